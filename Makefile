@@ -1,0 +1,144 @@
+# firedrill - build, run, test, install.
+#
+#   make            build build/bin/firedrill and its stand-in
+#   make run        run the scenario pack on the embedded backend
+#   make test       a warning check (gcc and clang, -Werror), unit tests
+#                   (cmocka) and CLI tests (bats), then the same tests again
+#                   under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make bench      speed and memory figures
+#   make install    PREFIX=/usr/local (DESTDIR honoured)
+#   make fuzz       libFuzzer targets (clang)
+#
+# Missing Debian packages are installed by ci/install-deps.sh (make deps).
+# Variants: SAN=1 builds with ASan+UBSan into build-san/.
+
+VERSION   := 0.1.0
+PREFIX    ?= /usr/local
+CC        ?= cc
+CFLAGS    ?= -O2 -g
+WARNINGS  := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wformat=2 \
+             -Wno-missing-field-initializers
+CPPFLAGS  += -D_GNU_SOURCE -DFD_VERSION='"$(VERSION)"' \
+             -Icore -Iengine -Iemulator -Ivalidator -Icli
+ALL_CFLAGS = -std=c11 $(WARNINGS) $(CFLAGS)
+
+ifeq ($(SAN),1)
+BUILD     ?= build-san
+ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer \
+              -fno-sanitize-recover=undefined
+LDFLAGS   += -fsanitize=address,undefined
+else
+BUILD     ?= build
+endif
+
+# The emulator and the stand-in need libyaml and libc only (they run on
+# the test Mac); the engine and the validator also use cJSON and libcurl.
+EMU_LIBS  := -lyaml
+FULL_LIBS := -lyaml -lcjson -lcurl -lm
+
+STANDIN_SRCS  := emulator/standin.c core/sha256.c
+CORE_SRCS     := $(wildcard core/*.c)
+ENGINE_SRCS   := $(wildcard engine/*.c)
+EMU_SRCS      := $(filter-out emulator/standin.c,$(wildcard emulator/*.c))
+VAL_SRCS      := $(wildcard validator/*.c)
+CLI_SRCS      := $(wildcard cli/*.c)
+UNIT_SRCS     := $(wildcard tests/unit/test_*.c)
+TESTSRV_SRCS  := $(wildcard tests/server/*.c)
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+
+LIB_OBJS  := $(call obj,$(CORE_SRCS) $(ENGINE_SRCS) $(EMU_SRCS) $(VAL_SRCS))
+CLI_OBJS  := $(call obj,$(CLI_SRCS))
+FIREDRILL := $(BUILD)/bin/firedrill
+STANDIN   := $(BUILD)/libexec/firedrill/firedrill-standin
+LIBFD     := $(BUILD)/lib/libfiredrill.a
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+
+.PHONY: all deps run test unit bats test-normal test-san bench install \
+        uninstall fuzz clean check-warnings
+all: $(FIREDRILL) $(STANDIN)
+
+deps:
+	@sh ci/install-deps.sh
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+$(LIBFD): $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(FIREDRILL): $(CLI_OBJS) $(LIBFD)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJS) $(LIBFD) $(FULL_LIBS)
+
+$(STANDIN): $(call obj,$(STANDIN_SRCS))
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIBFD) $(STANDIN)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIBFD) \
+		$(FULL_LIBS) -lcmocka
+
+# The main job: every scenario on the embedded backend.
+run: deps
+	@$(MAKE) --no-print-directory all
+	$(FIREDRILL) run scenarios
+
+unit: all $(UNIT_BINS)
+bats: all
+
+# One command for every test; the runner prints "N passed, N failed".
+test: deps
+	@sh ci/check-warnings.sh
+	@$(MAKE) --no-print-directory test-normal
+	@$(MAKE) --no-print-directory test-san
+
+test-normal: all $(UNIT_BINS)
+	@sh tests/run-tests.sh $(BUILD)
+
+test-san:
+	@$(MAKE) --no-print-directory SAN=1 all \
+		$(patsubst tests/unit/%.c,build-san/tests/%,$(UNIT_SRCS))
+	@sh tests/run-tests.sh build-san
+
+check-warnings:
+	@sh ci/check-warnings.sh
+
+bench: all
+	@sh tests/bench/bench.sh $(BUILD)
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin \
+		$(DESTDIR)$(PREFIX)/libexec/firedrill \
+		$(DESTDIR)$(PREFIX)/share/firedrill/rules \
+		$(DESTDIR)$(PREFIX)/share/firedrill/scenarios
+	install -m 0755 $(FIREDRILL) $(DESTDIR)$(PREFIX)/bin/firedrill
+	install -m 0755 $(STANDIN) \
+		$(DESTDIR)$(PREFIX)/libexec/firedrill/firedrill-standin
+	cp -R rules/. $(DESTDIR)$(PREFIX)/share/firedrill/rules/
+	cp -R scenarios/. $(DESTDIR)$(PREFIX)/share/firedrill/scenarios/
+
+uninstall:
+	rm -rf $(DESTDIR)$(PREFIX)/bin/firedrill \
+		$(DESTDIR)$(PREFIX)/libexec/firedrill \
+		$(DESTDIR)$(PREFIX)/share/firedrill
+
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+fuzz:
+	@mkdir -p build-fuzz
+	@for f in $(FUZZ_SRCS); do \
+		n=$$(basename $$f .c); \
+		echo "clang $$f -> build-fuzz/$$n"; \
+		clang -g -O1 -fsanitize=fuzzer,address,undefined $(CPPFLAGS) \
+			-o build-fuzz/$$n $$f $(filter-out $(CLI_SRCS),$(CORE_SRCS) \
+			$(ENGINE_SRCS) $(EMU_SRCS) $(VAL_SRCS)) $(FULL_LIBS) \
+			|| exit 1; \
+	done
+
+clean:
+	rm -rf build build-san build-fuzz build-warn-gcc build-warn-clang
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

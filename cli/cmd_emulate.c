@@ -1,0 +1,64 @@
+/*
+ * cmd_emulate.c - `firedrill emulate`: plumbing.  Spawn the scenarios'
+ * stand-ins and write the run record; validate nothing.  This is what runs
+ * on the test Mac.
+ */
+#include "cli.h"
+
+#include "opts.h"
+
+static const struct fd_cmd_help help = {
+	"firedrill emulate [options] PATH...",
+	"Spawn the stand-ins of the scenarios in PATH (files or folders) and\n"
+	"write the run record (run.jsonl) into the run directory, for\n"
+	"'firedrill validate --run DIR' here or on another machine.  Stand-ins\n"
+	"are copies of firedrill's own harmless program: nothing else runs.",
+	"exit status: 0 the run record was written; 2 usage or bad input;\n"
+	"3 the emulator failed.\n\n"
+	"examples:\n"
+	"  firedrill emulate --out /tmp/drill scenarios/\n"
+	"  firedrill emulate --dry-run scenarios/dumping-account-hashes",
+};
+
+int fd_cmd_emulate(int argc, char **argv)
+{
+	struct fd_cli_emulate_args ea = { 0 };
+	struct fd_pack pk;
+	char run_dir[PATH_MAX];
+	bool shown;
+	int first, status;
+	const struct fd_opt opts[] = {
+		{ 'o', "out", FD_OPT_STRING, &ea.out, "DIR",
+		  "run directory (default: firedrill-runs/RUN_ID)" },
+		{ 'u', "user", FD_OPT_STRING, &ea.user, "NAME",
+		  "as root: run stand-ins as NAME (default: nobody)" },
+		{ 0, "tmpdir", FD_OPT_STRING, &ea.tmpdir, "DIR",
+		  "where the private stand-in folder goes (default: $TMPDIR)" },
+		{ 'k', "keep", FD_OPT_FLAG, &ea.keep, NULL,
+		  "keep the stand-in folder to inspect it" },
+		{ 'n', "dry-run", FD_OPT_FLAG, &ea.dry_run, NULL,
+		  "show what would run; run nothing" },
+		{ 'q', "quiet", FD_OPT_FLAG, &ea.quiet, NULL,
+		  "say nothing on success" },
+		{ 0, NULL, 0, NULL, NULL, NULL },
+	};
+
+	first = fd_opts_parse(argc, argv, opts, &help, &shown);
+	if (first < 0)
+		return shown ? FD_EXIT_PASS : FD_EXIT_USAGE;
+	if (first >= argc) {
+		fd_cli_error("emulate: name at least one scenario file or "
+			     "folder");
+		fd_opts_usage(stderr, opts, &help);
+		return FD_EXIT_USAGE;
+	}
+	status = fd_cli_load_pack((const char *const *)argv + first,
+				  (size_t)(argc - first), &pk);
+	if (status)
+		return status;
+	status = fd_cli_emulate(&pk, &ea, run_dir);
+	if (status == 0 && !ea.dry_run)
+		printf("%s\n", run_dir);
+	fd_cli_pack_release(&pk);
+	return status;
+}

@@ -1,0 +1,66 @@
+/*
+ * cmd_validate.c - `firedrill validate`: plumbing.  Read a run directory's
+ * run record and decide every expectation through a backend.
+ */
+#include "cli.h"
+
+#include "opts.h"
+
+static const struct fd_cmd_help help = {
+	"firedrill validate --run DIR [options]",
+	"Validate the run in DIR (its run.jsonl, written by 'firedrill\n"
+	"emulate', here or on a test Mac): ask the detection backend for the\n"
+	"alerts each expectation names and print a verdict for every check.\n"
+	"The embedded backend builds events.ndjson from the run record and\n"
+	"runs the rules in --rules over it.",
+	"exit status:\n"
+	"  0  every expectation passed\n"
+	"  1  an expectation failed\n"
+	"  2  usage error, or a bad run record or rule file\n"
+	"  3  an ERROR, INCONCLUSIVE or BLOCKED verdict, and no FAIL\n\n"
+	"example:\n"
+	"  firedrill validate --run firedrill-runs/20261203T131500Z-1a2b3c4d",
+};
+
+int fd_cmd_validate(int argc, char **argv)
+{
+	struct fd_cli_validate_args va = { 0 };
+	const char *run_dir = NULL, *rules_dir = NULL;
+	struct fd_ruleset rules;
+	bool shown;
+	int first, status;
+	const struct fd_opt opts[] = {
+		{ 0, "run", FD_OPT_STRING, &run_dir, "DIR",
+		  "the run directory to validate (required)" },
+		{ 'r', "rules", FD_OPT_STRING, &rules_dir, "PATH",
+		  "rules folder or file (default: rules/, or installed)" },
+		{ 'b', "backend", FD_OPT_STRING, &va.backend, "NAME",
+		  "detection backend (default: embedded)" },
+		{ 0, "junit", FD_OPT_STRING, &va.junit, "FILE",
+		  "also write a JUnit XML report" },
+		{ 0, "json", FD_OPT_STRING, &va.json, "FILE",
+		  "also write a JSON report" },
+		{ 'q', "quiet", FD_OPT_FLAG, &va.quiet, NULL,
+		  "print the summary line only" },
+		{ 0, NULL, 0, NULL, NULL, NULL },
+	};
+
+	first = fd_opts_parse(argc, argv, opts, &help, &shown);
+	if (first < 0)
+		return shown ? FD_EXIT_PASS : FD_EXIT_USAGE;
+	if (!run_dir || first < argc) {
+		fd_cli_error(run_dir ? "validate: unexpected argument '%s'" :
+			     "validate: --run DIR is required%s",
+			     run_dir ? argv[first] : "");
+		fd_opts_usage(stderr, opts, &help);
+		return FD_EXIT_USAGE;
+	}
+	status = fd_cli_load_rules(fd_cli_data_path(rules_dir,
+						    "FIREDRILL_RULES",
+						    "rules"), &rules);
+	if (status)
+		return status;
+	status = fd_cli_validate(run_dir, &rules, &va);
+	fd_ruleset_release(&rules);
+	return status;
+}

@@ -1,0 +1,344 @@
+/*
+ * common.c - what the commands share: locating data, loading a scenario
+ * pack and the rules, and printing errors.
+ *
+ * A pack is loaded whole before anything runs: one bad file, an unknown
+ * rule or a repeated id stops the command with exit 2 and every problem
+ * printed as file:line:col: message.
+ */
+#include "cli.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#ifdef __APPLE__
+#include <mach-o/dyld.h>
+#endif
+
+void fd_cli_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("firedrill: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+const char *fd_cli_exe_dir(void)
+{
+	static char dir[PATH_MAX];
+	char path[PATH_MAX];
+	char *slash;
+
+	if (dir[0])
+		return dir;
+#ifdef __APPLE__
+	uint32_t size = sizeof(path);
+
+	if (_NSGetExecutablePath(path, &size) != 0)
+		return "";
+#else
+	ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 1);
+
+	if (n <= 0)
+		return "";
+	path[n] = '\0';
+#endif
+	slash = strrchr(path, '/');
+	if (!slash)
+		return "";
+	*slash = '\0';
+	snprintf(dir, sizeof(dir), "%s", path);
+	return dir;
+}
+
+static bool exists(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0;
+}
+
+const char *fd_cli_data_path(const char *given, const char *env,
+			     const char *local)
+{
+	static char buf[4][PATH_MAX];
+	static int next;
+	const char *e = env ? getenv(env) : NULL;
+	char *out;
+
+	if (given)
+		return given;
+	if (e && *e)
+		return e;
+	if (exists(local))
+		return local;
+	out = buf[next++ % 4];
+	snprintf(out, PATH_MAX, "%s/../share/firedrill/%s", fd_cli_exe_dir(),
+		 local);
+	return out;
+}
+
+const char *fd_cli_standin_path(void)
+{
+	static char buf[PATH_MAX];
+	const char *e = getenv("FIREDRILL_STANDIN");
+
+	if (e && *e)
+		return e;
+	snprintf(buf, sizeof(buf),
+		 "%s/../libexec/firedrill/firedrill-standin",
+		 fd_cli_exe_dir());
+	return buf;
+}
+
+bool fd_cli_color(void)
+{
+	const char *nc = getenv("NO_COLOR");
+
+	return isatty(STDOUT_FILENO) && !(nc && *nc);
+}
+
+int fd_cli_mkdirs(const char *dir)
+{
+	char path[PATH_MAX];
+	size_t len = strlen(dir);
+
+	if (len == 0 || len >= sizeof(path))
+		return -1;
+	memcpy(path, dir, len + 1);
+	for (char *p = path + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(path, 0755) != 0 && errno != EEXIST)
+			goto fail;
+		*p = '/';
+	}
+	if (mkdir(path, 0755) != 0 && errno != EEXIST)
+		goto fail;
+	return 0;
+fail:
+	fd_cli_error("cannot create '%s': %s", path, strerror(errno));
+	return -1;
+}
+
+/* ---- scenario packs ---- */
+
+struct names {
+	char **v;
+	size_t n;
+};
+
+static int names_add(struct names *ns, const char *s)
+{
+	char **grown = realloc(ns->v, (ns->n + 1) * sizeof(*grown));
+
+	if (!grown)
+		return -1;
+	ns->v = grown;
+	ns->v[ns->n] = strdup(s);
+	return ns->v[ns->n++] ? 0 : -1;
+}
+
+static void names_release(struct names *ns)
+{
+	for (size_t i = 0; i < ns->n; i++)
+		free(ns->v[i]);
+	free(ns->v);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static bool is_scenario_name(const char *name)
+{
+	size_t len = strlen(name);
+
+	if (name[0] == '.')
+		return false;
+	return (len > 5 && !strcmp(name + len - 5, ".yaml")) ||
+	       (len > 4 && !strcmp(name + len - 4, ".yml"));
+}
+
+/* Collect scenario files under dir, recursively, sorted per folder. */
+static int walk(const char *dir, struct names *out)
+{
+	struct names here = { 0 };
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int rc = 0;
+
+	if (!d) {
+		fd_cli_error("cannot read '%s': %s", dir, strerror(errno));
+		return -1;
+	}
+	while ((e = readdir(d))) {
+		char path[PATH_MAX];
+		struct stat st;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		if (stat(path, &st) != 0)
+			continue;
+		if (S_ISDIR(st.st_mode) || is_scenario_name(e->d_name))
+			if (names_add(&here, path) < 0)
+				rc = -1;
+	}
+	closedir(d);
+	qsort(here.v, here.n, sizeof(*here.v), cmp_str);
+	for (size_t i = 0; i < here.n && rc == 0; i++) {
+		struct stat st;
+
+		if (stat(here.v[i], &st) == 0 && S_ISDIR(st.st_mode))
+			rc = walk(here.v[i], out);
+		else
+			rc = names_add(out, here.v[i]);
+	}
+	names_release(&here);
+	return rc;
+}
+
+static int collect(const char *const *paths, size_t n, struct names *out)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct stat st;
+
+		if (stat(paths[i], &st) != 0) {
+			fd_cli_error("cannot read '%s': %s", paths[i],
+				     strerror(errno));
+			return -1;
+		}
+		if (S_ISDIR(st.st_mode) ? walk(paths[i], out) < 0 :
+		    names_add(out, paths[i]) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static bool id_repeated(const struct fd_pack *pk, size_t upto)
+{
+	const struct fd_scenario *sc = pk->v[upto];
+
+	for (size_t i = 0; i < upto; i++) {
+		if (strcmp(pk->v[i]->id, sc->id))
+			continue;
+		fprintf(stderr, "%s: scenario id '%s' is already used by "
+			"'%s'\n", sc->path, sc->id, pk->v[i]->path);
+		return true;
+	}
+	return false;
+}
+
+int fd_cli_load_pack(const char *const *paths, size_t n, struct fd_pack *pk)
+{
+	struct names files = { 0 };
+	bool bad = false;
+
+	memset(pk, 0, sizeof(*pk));
+	if (collect(paths, n, &files) < 0) {
+		names_release(&files);
+		return FD_EXIT_USAGE;
+	}
+	if (files.n == 0) {
+		fd_cli_error("no scenario files (*.yaml) found");
+		names_release(&files);
+		return FD_EXIT_USAGE;
+	}
+	pk->v = calloc(files.n, sizeof(*pk->v));
+	for (size_t i = 0; pk->v && i < files.n; i++) {
+		struct fd_diag d;
+		char msg[1200];
+
+		fd_diag_clear(&d);
+		if (fd_scenario_load(files.v[i], &pk->v[pk->n], &d) < 0) {
+			fprintf(stderr, "%s\n",
+				fd_diag_format(&d, msg, sizeof(msg)));
+			bad = true;
+			continue;
+		}
+		if (id_repeated(pk, pk->n))
+			bad = true;
+		pk->n++;
+	}
+	names_release(&files);
+	if (!pk->v || bad) {
+		if (!pk->v)
+			fd_cli_error("out of memory");
+		else
+			fd_cli_error("nothing was run: fix the scenario "
+				     "files above");
+		fd_cli_pack_release(pk);
+		return FD_EXIT_USAGE;
+	}
+	return 0;
+}
+
+void fd_cli_pack_release(struct fd_pack *pk)
+{
+	for (size_t i = 0; pk->v && i < pk->n; i++)
+		fd_scenario_free(pk->v[i]);
+	free(pk->v);
+	memset(pk, 0, sizeof(*pk));
+}
+
+int fd_cli_load_rules(const char *path, struct fd_ruleset *set)
+{
+	struct fd_diag d;
+	struct stat st;
+	char msg[1200];
+	int rc;
+
+	memset(set, 0, sizeof(*set));
+	fd_diag_clear(&d);
+	if (stat(path, &st) != 0) {
+		fd_cli_error("cannot read rules '%s': %s", path,
+			     strerror(errno));
+		return FD_EXIT_USAGE;
+	}
+	rc = S_ISDIR(st.st_mode) ? fd_ruleset_load_dir(set, path, &d) :
+	     fd_ruleset_load_file(set, path, &d);
+	if (rc < 0) {
+		if (!d.file[0])
+			snprintf(d.file, sizeof(d.file), "%s", path);
+		fprintf(stderr, "%s\n", fd_diag_format(&d, msg, sizeof(msg)));
+		fd_ruleset_release(set);
+		return FD_EXIT_USAGE;
+	}
+	return 0;
+}
+
+int fd_cli_check_rules(const struct fd_pack *pk,
+		       const struct fd_ruleset *set)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < pk->n; i++) {
+		const struct fd_scenario *sc = pk->v[i];
+
+		for (size_t k = 0; k < sc->nexpects; k++) {
+			const struct fd_expect *ex = &sc->expects[k];
+
+			if (fd_ruleset_find(set, ex->rule_id))
+				continue;
+			fprintf(stderr, "%s:%d:%d: rule '%s' is not in the "
+				"rules folder\n", sc->path, ex->pos.line,
+				ex->pos.col, ex->rule_id);
+			rc = FD_EXIT_USAGE;
+		}
+	}
+	if (rc)
+		fd_cli_error("nothing was run: fix the scenario files above");
+	return rc;
+}

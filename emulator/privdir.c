@@ -1,0 +1,215 @@
+/*
+ * privdir.c - the run's private directory: <tmpdir>/firedrill-<run id>/
+ * (0700), one <scenario id>/ subdirectory (0700) per scenario holding
+ * copies (never links) of the stand-in under every name the scenario
+ * uses (0500), the stand-ins' output log, and its removal.  Started as
+ * root, the tree is owned by the user the current step runs as, so that
+ * user can enter it and exec the copies while nobody else can.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "emu.h"
+
+static int scenario_dir(const struct fd_emu *e, const struct fd_scenario *sc,
+			char *buf, size_t len)
+{
+	return fd_emu_path(buf, len, e->dir, sc->id, NULL);
+}
+
+static int copy_path(const struct fd_emu *e, const struct fd_scenario *sc,
+		     const char *name, char *buf, size_t len)
+{
+	return fd_emu_path(buf, len, e->dir, sc->id, name);
+}
+
+static int io_error(struct fd_emu *e, const char *what, const char *path)
+{
+	return fd_diag_set(e->diag, FD_ERR_IO, 0, 0, "cannot %s %s: %s", what,
+			   path, strerror(errno));
+}
+
+static bool as_root(void)
+{
+	return geteuid() == 0;
+}
+
+int fd_privdir_create(struct fd_emu *e)
+{
+	const struct fd_emu_cred *cr = &e->def_cred;
+	char log[PATH_MAX];
+
+	if (mkdir(e->dir, 0700) < 0)
+		return io_error(e, "create the private directory", e->dir);
+	e->dir_made = true;
+	e->dir_owner = geteuid();
+	e->dir_group = getegid();
+	/* mkdir honours the umask; say exactly what we mean. */
+	if (chmod(e->dir, 0700) < 0)
+		return io_error(e, "set the mode of", e->dir);
+	if (as_root() && cr->uid != e->dir_owner) {
+		if (chown(e->dir, cr->uid, cr->gid) < 0)
+			return io_error(e, "give to the run user", e->dir);
+		e->dir_owner = cr->uid;
+		e->dir_group = cr->gid;
+	}
+	fd_emu_path(log, sizeof(log), e->dir, FD_EMU_LOG_NAME, NULL);
+	e->out_fd = open(log, O_WRONLY | O_CREAT | O_EXCL | O_APPEND |
+			 O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (e->out_fd < 0)
+		return io_error(e, "create", log);
+	return 0;
+}
+
+static int write_all(int fd, const unsigned char *p, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Copy the stand-in to path, unless a previous step already did. */
+static int copy_standin(struct fd_emu *e, const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+		      O_CLOEXEC, 0700);
+
+	if (fd < 0 && errno == EEXIST)
+		return 0;
+	if (fd < 0)
+		return io_error(e, "create the stand-in copy", path);
+	if (write_all(fd, e->standin, e->standin_len) < 0 ||
+	    (as_root() && fchown(fd, e->dir_owner, e->dir_group) < 0) ||
+	    fchmod(fd, 0500) < 0) {
+		int rc = io_error(e, "write the stand-in copy", path);
+
+		close(fd);
+		return rc;
+	}
+	if (close(fd) < 0)
+		return io_error(e, "write the stand-in copy", path);
+	return 0;
+}
+
+int fd_privdir_populate(struct fd_emu *e, const struct fd_scenario *sc)
+{
+	char path[PATH_MAX];
+	size_t i, d;
+	int rc;
+
+	if (scenario_dir(e, sc, path, sizeof(path)) < 0)
+		return fd_diag_set(e->diag, FD_ERR_INVALID, 0, 0,
+				   "path too long for scenario %s", sc->id);
+	if (mkdir(path, 0700) < 0 || chmod(path, 0700) < 0)
+		return io_error(e, "create", path);
+	if (as_root() && chown(path, e->dir_owner, e->dir_group) < 0)
+		return io_error(e, "give to the run user", path);
+	for (i = 0; i < sc->nsteps; i++) {
+		const struct fd_step *st = &sc->steps[i];
+
+		for (d = 0; d < fd_emu_chain_len(st); d++) {
+			if (copy_path(e, sc, fd_emu_name(st, d), path,
+				      sizeof(path)) < 0)
+				return fd_diag_set(e->diag, FD_ERR_INVALID,
+						   0, 0, "path too long");
+			rc = copy_standin(e, path);
+			if (rc < 0)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Hand the tree (the private directory, the scenario's directory and its
+ * copies) to the user the next step runs as.  Only root changes owners;
+ * anyone else runs every step as themselves.
+ */
+int fd_privdir_own(struct fd_emu *e, const struct fd_scenario *sc,
+		   const struct fd_emu_cred *cr)
+{
+	char path[PATH_MAX];
+	size_t i, d;
+
+	if (!as_root() || (e->dir_owner == cr->uid && e->dir_group == cr->gid))
+		return 0;
+	if (chown(e->dir, cr->uid, cr->gid) < 0)
+		return io_error(e, "give to the run user", e->dir);
+	scenario_dir(e, sc, path, sizeof(path));
+	if (chown(path, cr->uid, cr->gid) < 0)
+		return io_error(e, "give to the run user", path);
+	for (i = 0; i < sc->nsteps; i++) {
+		const struct fd_step *st = &sc->steps[i];
+
+		for (d = 0; d < fd_emu_chain_len(st); d++) {
+			copy_path(e, sc, fd_emu_name(st, d), path,
+				  sizeof(path));
+			if (lchown(path, cr->uid, cr->gid) < 0)
+				return io_error(e, "give to the run user",
+						path);
+		}
+	}
+	e->dir_owner = cr->uid;
+	e->dir_group = cr->gid;
+	return 0;
+}
+
+/* Before a step: every copy in its chain must hash to the original. */
+int fd_privdir_check(struct fd_emu *e, const struct fd_scenario *sc,
+		     const struct fd_step *st)
+{
+	uint8_t got[FD_SHA256_LEN];
+	char path[PATH_MAX], hex[FD_SHA256_HEX];
+	size_t d;
+
+	for (d = 0; d < fd_emu_chain_len(st); d++) {
+		copy_path(e, sc, fd_emu_name(st, d), path, sizeof(path));
+		if (fd_sha256_file(path, got) < 0)
+			return fd_diag_set(e->diag, FD_ERR_HASH, st->pos.line,
+					   st->pos.col,
+					   "cannot hash stand-in copy %s: %s;"
+					   " nothing was run", path,
+					   strerror(errno));
+		if (memcmp(got, e->sha, FD_SHA256_LEN))
+			return fd_diag_set(e->diag, FD_ERR_HASH, st->pos.line,
+					   st->pos.col,
+					   "stand-in copy %s has sha256 %s, "
+					   "not the original's %s; nothing "
+					   "was run", path,
+					   fd_sha256_hex(got, hex),
+					   e->sha_hex);
+	}
+	return 0;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int type,
+			struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	if (type == FTW_DP)
+		return rmdir(path) < 0 ? -1 : 0;
+	return unlink(path) < 0 ? -1 : 0;
+}
+
+void fd_privdir_remove(struct fd_emu *e)
+{
+	if (!e->dir_made || e->opts->keep)
+		return;
+	/* FTW_PHYS: never follow a link out of the directory. */
+	if (nftw(e->dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS) == 0)
+		e->dir_made = false;
+}

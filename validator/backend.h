@@ -1,0 +1,93 @@
+/*
+ * backend.h - the one interface through which the validator talks to a
+ * detection backend: search alerts, read a rule's state, ingest events.
+ *
+ * Each backend is one const struct fd_backend in its own file (curl's vtls
+ * pattern): a name, a caps bitmask of what it can do, the size of its
+ * private context, and function pointers (NULL where unsupported).  The
+ * validator asks caps, never names, so embedded and live runs share every
+ * assertion and every report.
+ */
+#ifndef FD_BACKEND_H
+#define FD_BACKEND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <cjson/cJSON.h>
+
+#include "fd_err.h"
+#include "rule.h"
+#include "runrec.h"
+
+enum fd_backend_caps {
+	FD_BACKEND_CAN_INGEST = 1 << 0,	/* takes events (embedded, ES) */
+	FD_BACKEND_OFFLINE = 1 << 1,	/* answers at once: no polling */
+};
+
+struct fd_backend_cfg {
+	const char *run_dir;		/* the run directory */
+	const struct fd_ruleset *rules;	/* embedded: the rules to run */
+	const struct fd_runrec *rr;	/* the run being validated */
+};
+
+/* Which alerts belong to one expectation: never a time window alone. */
+struct fd_alert_filter {
+	const char *rule_id;
+	const char *run_id;	/* must appear in process.executable */
+	const char *scenario;	/* "<run_id>/<scenario>/" likewise */
+	const char *host_name;	/* host.name; NULL: any */
+	double from;		/* kibana.alert.original_time window */
+	double to;
+};
+
+/* Alerts found, one list per filter. */
+struct fd_alert_list {
+	cJSON **v;		/* owned by the list */
+	size_t n;
+};
+
+struct fd_rule_state {
+	bool found;
+	bool enabled;
+	long interval_s;
+	long lookback_s;
+	int max_signals;
+	char status[32];	/* last execution: "succeeded", "failed", ... */
+	char message[256];
+	double last_run;	/* when the last execution ran; 0: never */
+	double covered_from;	/* the event-time window that successful */
+	double covered_to;	/* executions are known to have searched */
+};
+
+struct fd_backend {
+	const char *name;
+	unsigned caps;
+	size_t ctx_size;
+	int (*open)(void *ctx, const struct fd_backend_cfg *cfg,
+		    struct fd_diag *diag);
+	/* Events for the backend to detect on (embedded: run the engine). */
+	int (*ingest)(void *ctx, const char *events_path,
+		      struct fd_diag *diag);
+	/* One request for all n filters; out[i] receives filter i's. */
+	int (*search_alerts)(void *ctx, const struct fd_alert_filter *f,
+			     size_t n, struct fd_alert_list *out,
+			     struct fd_diag *diag);
+	int (*rule_state)(void *ctx, const char *rule_id,
+			  struct fd_rule_state *st, struct fd_diag *diag);
+	void (*close)(void *ctx);
+};
+
+extern const struct fd_backend fd_backend_embedded;
+
+/* The backend called name, or NULL.  fd_backends is NULL-terminated. */
+extern const struct fd_backend *const fd_backends[];
+const struct fd_backend *fd_backend_find(const char *name);
+
+void fd_alert_list_release(struct fd_alert_list *l);
+
+/* True when alert (any layout) passes filter f. */
+bool fd_alert_filter_match(const struct fd_alert_filter *f,
+			   const cJSON *alert);
+
+#endif

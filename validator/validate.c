@@ -1,0 +1,697 @@
+/*
+ * validate.c - turn expectations into verdicts by polling a backend.
+ *
+ * One pending item per expectation.  Each poll cycle sends one search for
+ * all pending items, decides what it can, then backs off exponentially
+ * (with jitter, capped) until every item is decided or its deadline
+ * passes.  An offline backend (embedded) answers everything in one cycle.
+ * Deadlines use the monotonic clock.
+ */
+#include "validate.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "field.h"
+
+#define DEFAULT_INGEST_MARGIN_S 120.0
+#define TIME_SLACK_S 1.0
+
+struct pending {
+	const struct fd_runrec *rr;
+	const struct fd_scenario *sc;
+	const struct fd_expect *ex;
+	const struct fd_rule *rule;
+	char frag[256];			/* "<run_id>/<scenario>/" */
+	struct fd_alert_filter filter;
+	double ev_from, ev_to;		/* the scenario's event times */
+	double deadline;		/* monotonic seconds */
+	const struct fd_runrec_proc *blocked_by;
+	bool done;
+};
+
+const char *fd_outcome_name(enum fd_outcome o)
+{
+	switch (o) {
+	case FD_PASS: return "PASS";
+	case FD_FAIL: return "FAIL";
+	case FD_INCONCLUSIVE: return "INCONCLUSIVE";
+	case FD_ERROR: return "ERROR";
+	case FD_BLOCKED: return "BLOCKED";
+	case FD_OUTCOME_LAST: break;
+	}
+	return "?";
+}
+
+static double mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static struct fd_verdict *add_verdict(struct fd_verdicts *vs,
+				      const struct pending *p,
+				      enum fd_outcome o, const char *check,
+				      const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+
+static struct fd_verdict *add_verdict(struct fd_verdicts *vs,
+				      const struct pending *p,
+				      enum fd_outcome o, const char *check,
+				      const char *fmt, ...)
+{
+	struct fd_verdict *v, *grown;
+	va_list ap;
+	size_t order = 0;
+
+	grown = realloc(vs->v, (vs->n + 1) * sizeof(*grown));
+	if (!grown)
+		return NULL;
+	vs->v = grown;
+	v = &vs->v[vs->n++];
+	memset(v, 0, sizeof(*v));
+	while (order < p->rr->nscenarios &&
+	       p->rr->scenarios[order] != p->sc)
+		order++;
+	v->order = order;
+	v->scenario = p->sc->id;
+	v->title = p->sc->title;
+	v->path = p->sc->path;
+	v->rule_id = p->ex ? p->ex->rule_id : NULL;
+	v->rule_name = p->rule ? p->rule->name : NULL;
+	v->outcome = o;
+	v->ttd = -1;
+	snprintf(v->check, sizeof(v->check), "%s", check);
+	va_start(ap, fmt);
+	vsnprintf(v->reason, sizeof(v->reason), fmt, ap);
+	va_end(ap);
+	vs->count[o]++;
+	return v;
+}
+
+static void count_check(const struct fd_expect *ex, char *buf, size_t len)
+{
+	if (ex->count_op == FD_COUNT_AT_LEAST)
+		snprintf(buf, len, "count >= %ld", ex->count);
+	else
+		snprintf(buf, len, "count == %ld", ex->count);
+}
+
+static const char *alert_severity(const cJSON *a)
+{
+	const char *s = fd_field_string(a, "kibana.alert.severity");
+
+	return s ? s : fd_field_string(a, "kibana.alert.rule.severity");
+}
+
+static int alert_risk(const cJSON *a, double *out)
+{
+	if (fd_field_number(a, "kibana.alert.risk_score", out) == 0)
+		return 0;
+	return fd_field_number(a, "kibana.alert.rule.risk_score", out);
+}
+
+struct id_search {
+	const char *want;
+	char seen[256];
+};
+
+static int visit_id(const cJSON *v, void *arg)
+{
+	struct id_search *s = arg;
+	size_t used = strlen(s->seen);
+
+	if (!cJSON_IsString(v))
+		return 0;
+	if (!strcmp(v->valuestring, s->want))
+		return 1;
+	if (used + strlen(v->valuestring) + 3 < sizeof(s->seen))
+		snprintf(s->seen + used, sizeof(s->seen) - used, "%s%s",
+			 used ? ", " : "", v->valuestring);
+	return 0;
+}
+
+/* Check one MITRE id against every alert: all must carry it. */
+static void check_mitre(struct fd_verdicts *vs, const struct pending *p,
+			const struct fd_alert_list *al, const char *kind,
+			const char *path, const char *want)
+{
+	char check[96];
+
+	snprintf(check, sizeof(check), "%s %s", kind, want);
+	for (size_t i = 0; i < al->n; i++) {
+		struct id_search s = { .want = want };
+
+		if (fd_field_visit(al->v[i], path, visit_id, &s))
+			continue;
+		add_verdict(vs, p, FD_FAIL, check,
+			    "expected %s '%s', alert has %s%s%s", kind, want,
+			    s.seen[0] ? "'" : "none", s.seen,
+			    s.seen[0] ? "'" : "");
+		return;
+	}
+	add_verdict(vs, p, FD_PASS, check, "%zu alert%s map%s to %s", al->n,
+		    al->n == 1 ? "" : "s", al->n == 1 ? "s" : "", want);
+}
+
+static void check_severity(struct fd_verdicts *vs, const struct pending *p,
+			   const struct fd_alert_list *al)
+{
+	char check[96];
+
+	snprintf(check, sizeof(check), "severity %s", p->ex->severity);
+	for (size_t i = 0; i < al->n; i++) {
+		const char *got = alert_severity(al->v[i]);
+
+		if (got && !strcmp(got, p->ex->severity))
+			continue;
+		add_verdict(vs, p, FD_FAIL, check,
+			    "expected severity '%s', got '%s'",
+			    p->ex->severity, got ? got : "(none)");
+		return;
+	}
+	add_verdict(vs, p, FD_PASS, check, "severity '%s' on %zu alert%s",
+		    p->ex->severity, al->n, al->n == 1 ? "" : "s");
+}
+
+static void check_risk(struct fd_verdicts *vs, const struct pending *p,
+		       const struct fd_alert_list *al)
+{
+	char check[96];
+
+	snprintf(check, sizeof(check), "risk_score %d", p->ex->risk_score);
+	for (size_t i = 0; i < al->n; i++) {
+		double got;
+
+		if (alert_risk(al->v[i], &got) == 0 &&
+		    got == (double)p->ex->risk_score)
+			continue;
+		if (alert_risk(al->v[i], &got) == 0)
+			add_verdict(vs, p, FD_FAIL, check,
+				    "expected risk score %d, got %g",
+				    p->ex->risk_score, got);
+		else
+			add_verdict(vs, p, FD_FAIL, check,
+				    "expected risk score %d, alert has none",
+				    p->ex->risk_score);
+		return;
+	}
+	add_verdict(vs, p, FD_PASS, check, "risk score %d on %zu alert%s",
+		    p->ex->risk_score, al->n, al->n == 1 ? "" : "s");
+}
+
+/* The attribute checks, each its own verdict, over the alerts found. */
+static void check_attributes(struct fd_verdicts *vs, const struct pending *p,
+			     const struct fd_alert_list *al)
+{
+	const struct fd_expect *ex = p->ex;
+
+	if (ex->severity)
+		check_severity(vs, p, al);
+	if (ex->risk_score >= 0)
+		check_risk(vs, p, al);
+	for (size_t i = 0; i < ex->tactics.n; i++)
+		check_mitre(vs, p, al, "tactic",
+			    "kibana.alert.rule.threat.tactic.id",
+			    ex->tactics.v[i]);
+	for (size_t i = 0; i < ex->techniques.n; i++)
+		check_mitre(vs, p, al, "technique",
+			    "kibana.alert.rule.threat.technique.id",
+			    ex->techniques.v[i]);
+	for (size_t i = 0; i < ex->subtechniques.n; i++)
+		check_mitre(vs, p, al, "subtechnique",
+			    "kibana.alert.rule.threat.technique.subtechnique.id",
+			    ex->subtechniques.v[i]);
+}
+
+/* Attribute checks that could not be made, so the report still lists them. */
+static void unchecked_attributes(struct fd_verdicts *vs,
+				 const struct pending *p, enum fd_outcome o,
+				 const char *why)
+{
+	const struct fd_expect *ex = p->ex;
+	char check[96];
+
+	if (ex->count_op == FD_COUNT_EXACT && ex->count == 0)
+		return;
+	if (ex->severity) {
+		snprintf(check, sizeof(check), "severity %s", ex->severity);
+		add_verdict(vs, p, o, check, "%s", why);
+	}
+	if (ex->risk_score >= 0) {
+		snprintf(check, sizeof(check), "risk_score %d",
+			 ex->risk_score);
+		add_verdict(vs, p, o, check, "%s", why);
+	}
+	for (size_t i = 0; i < ex->tactics.n; i++) {
+		snprintf(check, sizeof(check), "tactic %s", ex->tactics.v[i]);
+		add_verdict(vs, p, o, check, "%s", why);
+	}
+	for (size_t i = 0; i < ex->techniques.n; i++) {
+		snprintf(check, sizeof(check), "technique %s",
+			 ex->techniques.v[i]);
+		add_verdict(vs, p, o, check, "%s", why);
+	}
+	for (size_t i = 0; i < ex->subtechniques.n; i++) {
+		snprintf(check, sizeof(check), "subtechnique %s",
+			 ex->subtechniques.v[i]);
+		add_verdict(vs, p, o, check, "%s", why);
+	}
+}
+
+static double first_alert_time(const struct fd_alert_list *al)
+{
+	double best = -1;
+
+	for (size_t i = 0; i < al->n; i++) {
+		const char *ts = fd_field_string(al->v[i], "@timestamp");
+		double t = ts ? fd_time_parse(ts) : -1;
+
+		if (t >= 0 && (best < 0 || t < best))
+			best = t;
+	}
+	return best;
+}
+
+static bool state_covers(const struct fd_rule_state *st,
+			 const struct pending *p)
+{
+	return st->found && st->enabled && !strcmp(st->status, "succeeded") &&
+	       st->covered_from <= p->ev_from &&
+	       st->covered_to >= p->ev_to;
+}
+
+/* Why a negative cannot be proven from this rule state. */
+static void state_gap(const struct fd_rule_state *st, char *buf, size_t len)
+{
+	if (!st->found)
+		snprintf(buf, len, "the rule is not on the backend");
+	else if (!st->enabled)
+		snprintf(buf, len, "the rule is disabled");
+	else if (strcmp(st->status, "succeeded"))
+		snprintf(buf, len, "the rule's last run is '%s'%s%s",
+			 st->status, st->message[0] ? ": " : "",
+			 st->message);
+	else
+		snprintf(buf, len,
+			 "no successful run of the rule covers the events");
+}
+
+/* Decide a count-0 expectation; returns true when decided. */
+static bool decide_negative(struct fd_verdicts *vs, struct pending *p,
+			    const struct fd_alert_list *al,
+			    const struct fd_rule_state *st, bool final)
+{
+	char check[96], why[320];
+
+	count_check(p->ex, check, sizeof(check));
+	if (al->n > 0) {
+		const char *name = fd_field_string(al->v[0], "process.name");
+
+		add_verdict(vs, p, FD_FAIL, check,
+			    "expected no alert, got %zu (first on process "
+			    "'%s')", al->n, name ? name : "?")->alerts = al->n;
+		return true;
+	}
+	if (state_covers(st, p)) {
+		add_verdict(vs, p, FD_PASS, check,
+			    "no alert; the rule ran successfully over the "
+			    "events' window");
+		return true;
+	}
+	if (!final && st->found && st->enabled &&
+	    (!strcmp(st->status, "succeeded") ||
+	     !strcmp(st->status, "running") || !st->status[0]))
+		return false;
+	state_gap(st, why, sizeof(why));
+	add_verdict(vs, p, FD_INCONCLUSIVE, check, "no alert, but %s", why);
+	return true;
+}
+
+/* Decide a positive expectation; returns true when decided. */
+static bool decide_positive(struct fd_verdicts *vs, struct pending *p,
+			    const struct fd_alert_list *al,
+			    const struct fd_rule_state *st, bool final)
+{
+	const struct fd_expect *ex = p->ex;
+	char check[96];
+	bool enough = ex->count_op == FD_COUNT_AT_LEAST ?
+		      (long)al->n >= ex->count : (long)al->n == ex->count;
+	struct fd_verdict *v;
+
+	count_check(ex, check, sizeof(check));
+	if (ex->count_op == FD_COUNT_EXACT && (long)al->n > ex->count) {
+		add_verdict(vs, p, FD_FAIL, check,
+			    "expected %ld alert%s, got %zu", ex->count,
+			    ex->count == 1 ? "" : "s", al->n)->alerts = al->n;
+		check_attributes(vs, p, al);
+		return true;
+	}
+	if (!enough || (!final && !state_covers(st, p))) {
+		if (!final)
+			return false;
+		if (al->n == 0 && st->found && !st->enabled) {
+			add_verdict(vs, p, FD_FAIL, check,
+				    "expected %ld alert%s, got none (the rule "
+				    "is disabled)", ex->count,
+				    ex->count == 1 ? "" : "s");
+			unchecked_attributes(vs, p, FD_FAIL,
+					     "no alert to check");
+			return true;
+		}
+		if (!enough) {
+			add_verdict(vs, p, FD_FAIL, check,
+				    "expected %s%ld alert%s, got %zu",
+				    ex->count_op == FD_COUNT_AT_LEAST ?
+				    "at least " : "", ex->count,
+				    ex->count == 1 ? "" : "s", al->n)->alerts =
+				al->n;
+			if (al->n)
+				check_attributes(vs, p, al);
+			else
+				unchecked_attributes(vs, p, FD_FAIL,
+						     "no alert to check");
+			return true;
+		}
+	}
+	v = add_verdict(vs, p, FD_PASS, check, "%zu alert%s", al->n,
+			al->n == 1 ? "" : "s");
+	v->alerts = al->n;
+	if (al->n) {
+		double t = first_alert_time(al);
+
+		v->ttd = t >= 0 ? t - p->ev_from : -1;
+		if (v->ttd >= 0)
+			snprintf(v->reason + strlen(v->reason),
+				 sizeof(v->reason) - strlen(v->reason),
+				 "; detected %.3f s after spawn", v->ttd);
+	}
+	check_attributes(vs, p, al);
+	return true;
+}
+
+static const struct fd_runrec_proc *killed_stand_in(
+	const struct fd_runrec *rr, const char *scenario)
+{
+	for (size_t i = 0; i < rr->nprocs; i++) {
+		const struct fd_runrec_proc *pr = &rr->procs[i];
+
+		if (!strcmp(pr->scenario, scenario) && pr->signal &&
+		    !pr->timed_out)
+			return pr;
+	}
+	return NULL;
+}
+
+/* Harness-level rows: steps that timed out or exited unexpectedly. */
+static void check_steps(struct fd_verdicts *vs, const struct fd_runrec *rr,
+			const struct pending *p)
+{
+	const struct fd_scenario *sc = p->sc;
+	char check[96];
+
+	for (size_t i = 0; i < rr->nprocs; i++) {
+		const struct fd_runrec_proc *pr = &rr->procs[i];
+		const struct fd_step *st;
+
+		if (strcmp(pr->scenario, sc->id) || !pr->target ||
+		    pr->step < 0 || (size_t)pr->step >= sc->nsteps)
+			continue;
+		st = &sc->steps[pr->step];
+		snprintf(check, sizeof(check), "step %d '%s'", pr->step + 1,
+			 pr->name);
+		if (pr->timed_out)
+			add_verdict(vs, p, FD_ERROR, check,
+				    "passed its deadline of %ld ms and was "
+				    "killed", st->timeout_ms);
+		else if (st->has_expect_exit && !pr->signal &&
+			 (!pr->has_exit_code ||
+			  pr->exit_code != st->expect_exit))
+			add_verdict(vs, p, FD_ERROR, check,
+				    "expected exit %d, got %d", st->expect_exit,
+				    pr->exit_code);
+	}
+}
+
+static void scenario_window(const struct fd_runrec *rr, const char *id,
+			    double *from, double *to)
+{
+	*from = -1;
+	*to = -1;
+	for (size_t i = 0; i < rr->nprocs; i++) {
+		const struct fd_runrec_proc *pr = &rr->procs[i];
+
+		if (strcmp(pr->scenario, id))
+			continue;
+		if (*from < 0 || pr->start < *from)
+			*from = pr->start;
+		if (pr->start > *to)
+			*to = pr->start;
+	}
+}
+
+static double default_deadline(const struct pending *p,
+			       const struct fd_validate_opts *o)
+{
+	double margin = o && o->ingest_margin_s > 0 ? o->ingest_margin_s :
+			DEFAULT_INGEST_MARGIN_S;
+
+	if (p->ex->deadline_ms > 0)
+		return (double)p->ex->deadline_ms / 1000.0;
+	if (p->rule)
+		return (double)(p->rule->interval_s + p->rule->lookback_s) +
+		       margin;
+	return 900.0 + margin;
+}
+
+static int build_pending(const struct fd_runrec *rr,
+			 const struct fd_ruleset *rules,
+			 const struct fd_validate_opts *opts,
+			 struct pending **out, size_t *n)
+{
+	struct pending *ps = NULL;
+	size_t np = 0;
+	double now = mono_now();
+
+	for (size_t s = 0; s < rr->nscenarios; s++) {
+		const struct fd_scenario *sc = rr->scenarios[s];
+
+		for (size_t e = 0; e < sc->nexpects; e++) {
+			struct pending *grown, *p;
+
+			grown = realloc(ps, (np + 1) * sizeof(*ps));
+			if (!grown) {
+				free(ps);
+				return -FD_ERR_NOMEM;
+			}
+			ps = grown;
+			p = &ps[np++];
+			memset(p, 0, sizeof(*p));
+			p->rr = rr;
+			p->sc = sc;
+			p->ex = &sc->expects[e];
+			p->rule = rules ? fd_ruleset_find(rules,
+							  p->ex->rule_id) :
+				  NULL;
+			snprintf(p->frag, sizeof(p->frag), "%s/%s/",
+				 rr->run_id, sc->id);
+			scenario_window(rr, sc->id, &p->ev_from, &p->ev_to);
+			p->filter.rule_id = p->ex->rule_id;
+			p->filter.run_id = rr->run_id;
+			p->filter.scenario = p->frag;
+			p->filter.host_name = sc->host.name ? sc->host.name :
+					      rr->host_name;
+			p->filter.from = p->ev_from - TIME_SLACK_S;
+			p->filter.to = p->ev_to + TIME_SLACK_S;
+			p->deadline = now + default_deadline(p, opts);
+			p->blocked_by = killed_stand_in(rr, sc->id);
+		}
+	}
+	*out = ps;
+	*n = np;
+	return 0;
+}
+
+/* Rows decided without asking the backend: blocked or never ran. */
+static bool decide_locally(struct fd_verdicts *vs,
+			   const struct fd_runrec *rr, struct pending *p)
+{
+	char check[96];
+
+	count_check(p->ex, check, sizeof(check));
+	if (rr->dry_run) {
+		add_verdict(vs, p, FD_ERROR, check,
+			    "dry run: nothing was spawned");
+		return true;
+	}
+	if (p->ev_from < 0) {
+		add_verdict(vs, p, FD_ERROR, check,
+			    "no process of this scenario is in the run "
+			    "record");
+		return true;
+	}
+	if (p->blocked_by) {
+		add_verdict(vs, p, FD_BLOCKED, check,
+			    "stand-in '%s' (pid %ld) was killed by signal %d,"
+			    " not by firedrill", p->blocked_by->name,
+			    p->blocked_by->pid, p->blocked_by->signal);
+		return true;
+	}
+	return false;
+}
+
+static void sleep_s(double s)
+{
+	struct timespec ts = { (time_t)s, (long)((s - floor(s)) * 1e9) };
+
+	nanosleep(&ts, NULL);
+}
+
+static double next_delay(double delay, const struct fd_validate_opts *o)
+{
+	double cap = o && o->poll_max_s > 0 ? o->poll_max_s : 30.0;
+	double jitter = 0.5 + (double)(rand() % 1000) / 1000.0;
+
+	delay = delay * 2 * jitter;
+	return delay > cap ? cap : delay;
+}
+
+static void backend_failed(struct fd_verdicts *vs, struct pending *ps,
+			   size_t np, const struct fd_diag *d)
+{
+	char check[96];
+
+	for (size_t i = 0; i < np; i++) {
+		if (ps[i].done)
+			continue;
+		count_check(ps[i].ex, check, sizeof(check));
+		add_verdict(vs, &ps[i], FD_ERROR, check, "backend: %s",
+			    d->msg[0] ? d->msg : "request failed");
+		ps[i].done = true;
+	}
+}
+
+/* One poll cycle over every pending item; returns how many remain. */
+static size_t poll_cycle(const struct fd_backend *be, void *ctx,
+			 struct fd_verdicts *vs, struct pending *ps,
+			 size_t np, bool offline)
+{
+	struct fd_alert_filter *f = calloc(np, sizeof(*f));
+	struct fd_alert_list *al = calloc(np, sizeof(*al));
+	size_t *idx = calloc(np, sizeof(*idx));
+	size_t nf = 0, left = 0;
+	struct fd_diag d;
+	double now = mono_now();
+
+	fd_diag_clear(&d);
+	if (!f || !al || !idx)
+		goto out;
+	for (size_t i = 0; i < np; i++)
+		if (!ps[i].done) {
+			idx[nf] = i;
+			f[nf++] = ps[i].filter;
+		}
+	if (be->search_alerts(ctx, f, nf, al, &d) < 0) {
+		backend_failed(vs, ps, np, &d);
+		goto out;
+	}
+	for (size_t k = 0; k < nf; k++) {
+		struct pending *p = &ps[idx[k]];
+		struct fd_rule_state st;
+		bool final = offline || now >= p->deadline;
+		bool negative = p->ex->count_op == FD_COUNT_EXACT &&
+				p->ex->count == 0;
+
+		memset(&st, 0, sizeof(st));
+		if (be->rule_state(ctx, p->ex->rule_id, &st, &d) < 0) {
+			backend_failed(vs, ps, np, &d);
+			goto out;
+		}
+		p->done = negative ?
+			  decide_negative(vs, p, &al[k], &st, final) :
+			  decide_positive(vs, p, &al[k], &st, final);
+		left += !p->done;
+	}
+out:
+	for (size_t k = 0; k < nf && al; k++)
+		fd_alert_list_release(&al[k]);
+	free(f);
+	free(al);
+	free(idx);
+	return left;
+}
+
+/* Stable: rows of one scenario together, in run order, as decided. */
+static void sort_by_scenario(struct fd_verdicts *vs)
+{
+	for (size_t i = 1; i < vs->n; i++) {
+		struct fd_verdict v = vs->v[i];
+		size_t j = i;
+
+		while (j > 0 && vs->v[j - 1].order > v.order) {
+			vs->v[j] = vs->v[j - 1];
+			j--;
+		}
+		vs->v[j] = v;
+	}
+}
+
+int fd_validate(const struct fd_runrec *rr, const struct fd_backend *be,
+		void *ctx, const struct fd_ruleset *rules,
+		const struct fd_validate_opts *opts, struct fd_verdicts *out)
+{
+	struct pending *ps;
+	size_t np, left = 0;
+	bool offline = be->caps & FD_BACKEND_OFFLINE;
+	double delay = opts && opts->poll_min_s > 0 ? opts->poll_min_s : 2.0;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = build_pending(rr, rules, opts, &ps, &np);
+	if (rc < 0)
+		return rc;
+	for (size_t i = 0; i < np; i++) {
+		if (i == 0 || ps[i].sc != ps[i - 1].sc)
+			check_steps(out, rr, &ps[i]);
+		ps[i].done = decide_locally(out, rr, &ps[i]);
+		left += !ps[i].done;
+	}
+	while (left > 0) {
+		left = poll_cycle(be, ctx, out, ps, np, offline);
+		if (left == 0)
+			break;
+		if (opts && opts->log)
+			fprintf(opts->log, "firedrill: %zu expectation%s "
+				"pending; next poll in %.1f s\n", left,
+				left == 1 ? "" : "s", delay);
+		sleep_s(delay);
+		delay = next_delay(delay, opts);
+	}
+	free(ps);
+	sort_by_scenario(out);
+	return 0;
+}
+
+void fd_verdicts_release(struct fd_verdicts *vs)
+{
+	if (!vs)
+		return;
+	free(vs->v);
+	memset(vs, 0, sizeof(*vs));
+}
+
+int fd_verdicts_exit_status(const struct fd_verdicts *vs)
+{
+	if (vs->count[FD_FAIL])
+		return 1;
+	if (vs->count[FD_ERROR] || vs->count[FD_INCONCLUSIVE] ||
+	    vs->count[FD_BLOCKED])
+		return 3;
+	return 0;
+}
