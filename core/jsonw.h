@@ -1,12 +1,8 @@
 /*
  * jsonw.h - a tiny JSON writer into a growable buffer (libc only, so the
- * emulator needs no JSON library on a test Mac).
- *
- * Calls append tokens and place commas themselves: write a key, then its
- * value; begin/end objects and arrays.  An allocation failure is sticky:
- * later calls do nothing and fd_jsonw_error() returns -FD_ERR_NOMEM.
- * Strings are escaped as RFC 8259 asks; bytes that are not UTF-8 become
- * U+FFFD, so the output is always valid JSON.
+ * emulator needs no JSON library on a test Mac).  Write a key, then its
+ * value; commas are placed for you.  Allocation failure is sticky (see
+ * fd_jsonw_error()); bytes that are not UTF-8 are written as U+FFFD.
  */
 #ifndef FD_JSONW_H
 #define FD_JSONW_H

@@ -936,7 +936,7 @@ static int expect_key(struct ctx *c, int key, const struct node *k,
 	};
 	struct fd_expect *ex = obj;
 	char buf[SHOWN_MAX + 4];
-	long val;
+	long val = 0;
 	int err;
 
 	switch (key) {

@@ -1,8 +1,6 @@
 /*
  * emu.h - what the emulator's files share (not a public interface): the
- * run's state, the credentials a step runs with, and one process of a
- * step's chain as the run record describes it.
- *
+ * run's state, a step's credentials, and one process of a chain.
  * emulator.c drives a run; privdir.c owns the private directory and the
  * copies; spawn.c runs one step's chain; record.c writes run.jsonl.
  */

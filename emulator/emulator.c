@@ -1,10 +1,8 @@
 /*
  * emulator.c - fd_emulate(): check everything up front (names, sizes,
- * users), then either describe the plan (dry run) or make the private
- * directory, run each scenario's steps in order (spawn.c) and write the
- * run record (record.c).  SIGINT/SIGTERM only set a flag and wake the
- * wait loop through a pipe; the run then unwinds, kills what is running
- * and cleans up like any other error.
+ * users), then describe the plan (dry run) or make the private directory,
+ * run each scenario's steps in order and write the run record.  Stop
+ * signals only set a flag and wake the wait loop through a pipe.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -139,7 +137,7 @@ int fd_emu_run_id(char *buf, size_t len)
 	return 0;
 }
 
-/* ---- checks made before anything is created -------------------------- */
+/* ---- checks made before anything is created ----------------------------- */
 
 /* A scenario id: [A-Za-z0-9._-]+, and not "." or "..". */
 static bool safe_id(const char *s)
@@ -212,12 +210,14 @@ static int check_step(struct fd_emu *e, const struct fd_scenario *sc,
 	if (st->args.n + 1 > FD_PLAN_MAX_ARGS)
 		return step_error(e->diag, sc, st, FD_ERR_INVALID,
 				  "too many arguments", NULL);
-	bytes = strlen(st->run) + 1;
+	/* The plan record naming this step's stand-in: its name, then its
+	 * argv (the name again, then the arguments). */
+	bytes = 2 * (strlen(st->run) + 1);
 	for (i = 0; i < st->args.n; i++) {
 		if (!st->args.v[i])
 			return step_error(e->diag, sc, st, FD_ERR_INVALID,
 					  "missing argument", NULL);
-		bytes += 2 * (strlen(st->args.v[i]) + 1);
+		bytes += strlen(st->args.v[i]) + 1;
 	}
 	if (bytes > FD_PLAN_MAX_BYTES)
 		return step_error(e->diag, sc, st, FD_ERR_INVALID,
@@ -270,7 +270,7 @@ static int check_scenarios(struct fd_emu *e, struct fd_scenario *const *scs,
 	return 0;
 }
 
-/* ---- users ------------------------------------------------------------ */
+/* ---- users -------------------------------------------------------------- */
 
 static int cred_from(const struct passwd *pw, struct fd_emu_cred *cr)
 {
@@ -395,7 +395,7 @@ static const struct fd_emu_cred *step_cred(const struct fd_emu *e,
 	return &e->def_cred;	/* not reached: resolve_users saw it */
 }
 
-/* ---- set-up ----------------------------------------------------------- */
+/* ---- set-up ------------------------------------------------------------- */
 
 static int pick_dir(struct fd_emu *e, const char *run_id)
 {
@@ -508,8 +508,13 @@ static int open_record(struct fd_emu *e, const char *run_id)
 
 /* ---- signals ------------------------------------------------------------ */
 
+/* The signals that stop a run: a closed terminal (SIGHUP) must not
+ * leave stand-ins behind any more than ^C does. */
+static const int stop_sigs[] = { SIGINT, SIGTERM, SIGHUP };
+#define NSTOP (sizeof(stop_sigs) / sizeof(stop_sigs[0]))
+
 struct sig_state {
-	struct sigaction intr, term, pipe, chld;
+	struct sigaction stop[NSTOP], pipe, chld;
 	int wake[2];
 	int subreaper;		/* the previous setting, Linux */
 };
@@ -530,7 +535,7 @@ static void on_stop(int sig)
 static int signals_start(struct sig_state *s, struct fd_emu *e)
 {
 	struct sigaction sa;
-	int i;
+	size_t i;
 
 	if (pipe(s->wake) < 0)
 		return fd_diag_set(e->diag, FD_ERR_IO, 0, 0,
@@ -546,10 +551,10 @@ static int signals_start(struct sig_state *s, struct fd_emu *e)
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_stop;	/* no SA_RESTART: waits end early */
 	sigemptyset(&sa.sa_mask);
-	sigaddset(&sa.sa_mask, SIGINT);
-	sigaddset(&sa.sa_mask, SIGTERM);
-	sigaction(SIGINT, &sa, &s->intr);
-	sigaction(SIGTERM, &sa, &s->term);
+	for (i = 0; i < NSTOP; i++)
+		sigaddset(&sa.sa_mask, stop_sigs[i]);
+	for (i = 0; i < NSTOP; i++)
+		sigaction(stop_sigs[i], &sa, &s->stop[i]);
 	/* A stand-in that dies early must not kill us with SIGPIPE, and a
 	 * caller's SIG_IGN for SIGCHLD would make children unwaitable. */
 	sa.sa_handler = SIG_IGN;
@@ -568,12 +573,14 @@ static int signals_start(struct sig_state *s, struct fd_emu *e)
 
 static void signals_stop(struct sig_state *s, struct fd_emu *e)
 {
+	size_t i;
+
 #ifdef __linux__
 	if (e->subreaper)
 		prctl(PR_SET_CHILD_SUBREAPER, s->subreaper);
 #endif
-	sigaction(SIGINT, &s->intr, NULL);
-	sigaction(SIGTERM, &s->term, NULL);
+	for (i = 0; i < NSTOP; i++)
+		sigaction(stop_sigs[i], &s->stop[i], NULL);
 	sigaction(SIGPIPE, &s->pipe, NULL);
 	sigaction(SIGCHLD, &s->chld, NULL);
 	wake_wr = -1;

@@ -51,9 +51,9 @@ struct fd_emulate_result {
  * Run every step of the n scenarios, in order, and write
  * opts->run_dir/run.jsonl.  Returns 0 when every stand-in was started and
  * reaped (whatever their exit), or a negative fd_err with diag set.  On
- * SIGINT/SIGTERM during the run it kills and reaps what it started, removes
- * the private directory and returns -FD_ERR_INTERRUPTED; the caller then
- * re-raises the signal (fd_emulate_pending_signal()).
+ * SIGINT/SIGTERM (or SIGHUP) during the run it kills and reaps what it
+ * started, removes the private directory and returns -FD_ERR_INTERRUPTED;
+ * the caller then re-raises the signal (fd_emulate_pending_signal()).
  */
 int fd_emulate(struct fd_scenario *const *scs, size_t n,
 	       const struct fd_emulate_opts *opts,

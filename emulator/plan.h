@@ -1,12 +1,8 @@
 /*
- * plan.h - the wire format between the emulator and its stand-ins.
- *
- * Plan (emulator -> stand-ins) on FD_PLAN_FD: one record per process of a
- * step's chain, outermost first, in one pipe the whole chain inherits.
- * Each stand-in reads exactly its own record, so the rest is left for its
- * child.  Report (stand-ins -> emulator) on FD_REPORT_FD: fixed-size
- * records, each one write() far below PIPE_BUF, so they never interleave.
- * Both ends are built from this header on the same machine.
+ * plan.h - the wire format between the emulator and its stand-ins.  Plan
+ * (fd 3): one record per process of a chain, outermost first, in one pipe
+ * the chain inherits; each reads only its own.  Report (fd 4): fixed-size
+ * records far below PIPE_BUF, one write() each, so they never interleave.
  */
 #ifndef FD_PLAN_H
 #define FD_PLAN_H

@@ -1,10 +1,8 @@
 /*
- * privdir.c - the run's private directory: <tmpdir>/firedrill-<run id>/
- * (0700), one <scenario id>/ subdirectory (0700) per scenario holding
- * copies (never links) of the stand-in under every name the scenario
- * uses (0500), the stand-ins' output log, and its removal.  Started as
- * root, the tree is owned by the user the current step runs as, so that
- * user can enter it and exec the copies while nobody else can.
+ * privdir.c - the private directory <tmpdir>/firedrill-<run id>/ (0700):
+ * a <scenario id>/ folder (0700) per scenario with copies, never links, of
+ * the stand-in under each name it uses (0500), the output log, removal.
+ * As root the tree belongs to the user the current step runs as.
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -1,12 +1,9 @@
 /*
- * spawn.c - run one step: fork the outermost stand-in of its chain into a
- * process group of its own (dropping to the run user, minimal environment,
- * stdin /dev/null, output to the log, only fds 0-4 open, exec by absolute
- * path), feed the chain its plan, collect the stand-ins' reports, and wait
- * for the end, the step's deadline or a stop signal.  At a deadline or a
- * stop the whole group gets SIGKILL; every process is reaped before this
- * returns.  Waiting is poll() on the report pipe and the signal wake-up
- * pipe: the report pipe reaches end of file when the last stand-in is gone.
+ * spawn.c - run one step: fork its chain's outermost stand-in into its own
+ * process group (run user, minimal environment, fds 0-4 only, exec by
+ * absolute path), feed it the plan, collect reports, and wait on poll()
+ * until the report pipe's end of file, the deadline (SIGKILL to the group)
+ * or a stop signal.  Every process is reaped before it returns.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -80,6 +77,18 @@ static void close_from(int first, int max_fd)
 		close(fd);
 }
 
+/* After the drop: no supplementary group but the user's own. */
+static bool groups_dropped(gid_t gid)
+{
+	gid_t groups[64];
+	int n = getgroups(64, groups), i;
+
+	for (i = 0; i < n; i++)
+		if (groups[i] != gid)
+			return false;
+	return n >= 0;
+}
+
 static void drop_privileges(const struct fd_emu_cred *cr, int rfd)
 {
 	if (!cr->drop)
@@ -89,7 +98,8 @@ static void drop_privileges(const struct fd_emu_cred *cr, int rfd)
 		child_fail(rfd, FD_STAGE_PRIVILEGE);
 	/* Check the drop stuck: every id changed, and no way back. */
 	if (getuid() != cr->uid || geteuid() != cr->uid ||
-	    getgid() != cr->gid || getegid() != cr->gid || setuid(0) == 0) {
+	    getgid() != cr->gid || getegid() != cr->gid ||
+	    !groups_dropped(cr->gid) || setuid(0) == 0) {
 		errno = EPERM;
 		child_fail(rfd, FD_STAGE_PRIVILEGE);
 	}
@@ -202,8 +212,10 @@ static char *build_plan(const struct fd_emu *e, const struct fd_step *st,
 			memcpy(buf + off, name, strlen(name) + 1);
 			off += strlen(name) + 1;
 			for (i = 0; i < argc; i++) {
-				memcpy(buf + off, argv[i], strlen(argv[i]) + 1);
-				off += strlen(argv[i]) + 1;
+				size_t sz = strlen(argv[i]) + 1;
+
+				memcpy(buf + off, argv[i], sz);
+				off += sz;
 			}
 		}
 	}

@@ -1,12 +1,8 @@
 /*
- * standin.c - firedrill's stand-in program: the only thing the emulator
- * ever runs.  It is copied under the names a scenario needs (defaults,
- * mkpassdb, zsh, ...).  It reads its instructions from the plan pipe
- * (emulator/plan.h), prints a plainly fake answer, dwells, and exits 0;
- * as a parent of a chain it runs the next copy of itself from its own
- * directory, after checking that copy's sha256, and reports the child's
- * pid, times and status back on the report pipe.  It reads and writes
- * nothing else.  libc only.
+ * standin.c - the only program the emulator runs, copied under the names a
+ * scenario needs.  It reads its plan (plan.h), prints a plainly fake answer,
+ * dwells and exits 0; as a parent of a chain it runs the next copy of itself
+ * from its own directory after a sha256 check and reports on the child.
  */
 #include <errno.h>
 #include <limits.h>

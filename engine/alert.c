@@ -175,8 +175,8 @@ static bool field_has(const cJSON *doc, const char *field, const char *want)
 static const char *effective_severity(const struct fd_rule *rule,
 				      const cJSON *event)
 {
-	const cJSON *map = cJSON_GetObjectItemCaseSensitive(rule->json,
-							     "severity_mapping");
+	const cJSON *map = cJSON_GetObjectItemCaseSensitive(
+		rule->json, "severity_mapping");
 	const cJSON *list = cJSON_IsArray(map) ? map : NULL;
 	const char *best = rule->severity;
 	int best_rank = -1;

@@ -241,7 +241,8 @@ static int bad_line(struct fd_diag *diag, int line, const char *text,
 
 	if (json)
 		return fd_diag_set(diag, FD_ERR_INVALID, line, 0,
-				   "expected a JSON object (one event a line)");
+				   "expected a JSON object, one event a "
+				   "line");
 	if (err && err >= text && err <= text + len)
 		col = (int)(err - text) + 1;
 	return fd_diag_set(diag, FD_ERR_SYNTAX, line, col,

@@ -48,8 +48,9 @@ cJSON *fd_alert_build(const struct fd_rule *rule, const cJSON *event,
  * receives one entry per rule (set->n of them, caller-allocated).  An
  * event line may be a bare document or a search hit ({_index,_id,_source});
  * without _id the event's id is derived from the line, without _index the
- * index is its data_stream's, else logs-endpoint.events.process-default.  Returns 0, or a negative
- * fd_err with diag set (a bad event line is an error naming its line).
+ * index is its data_stream's, else logs-endpoint.events.process-default.
+ * Returns 0, or a negative fd_err with diag set (a bad event line is an
+ * error naming its line).
  */
 int fd_detect_file(const struct fd_ruleset *set, const char *events_path,
 		   FILE *alerts_out, struct fd_rule_run *runs,

@@ -62,8 +62,15 @@ int fd_eql_stream_push(struct fd_eql_stream *s, const cJSON *doc,
  * events, samples, an unsorted stream).  The stream may then be freed. */
 int fd_eql_stream_flush(struct fd_eql_stream *s, fd_eql_emit_fn emit,
 			void *arg);
-/* Events pushed that a sequence had to ignore for want of a timestamp. */
-size_t fd_eql_stream_skipped(const struct fd_eql_stream *s);
+struct fd_eql_stream_stats {
+	size_t pushed;		/* events pushed */
+	size_t skipped;		/* ignored by a sequence: no usable @timestamp */
+	size_t keys;		/* join-key states held now */
+	size_t pending;		/* sequences waiting on a trailing window */
+};
+
+void fd_eql_stream_stats(const struct fd_eql_stream *s,
+			 struct fd_eql_stream_stats *st);
 void fd_eql_stream_free(struct fd_eql_stream *s);
 
 #endif

@@ -428,7 +428,8 @@ static bool parse_double(const char *s, size_t n, double *out)
 	return *end == '\0' && end != buf;
 }
 
-/* number(s[, base]): "0x..." is hexadecimal whatever the base. */
+/* number(s[, base]): surrounding whitespace is ignored and "0x..." is
+ * hexadecimal whatever the base. */
 static struct eql_val f_number(const struct eql_node *c,
 				const struct eql_env *e)
 {
@@ -448,6 +449,12 @@ static struct eql_val f_number(const struct eql_node *c,
 		return null_val();
 	p = s.u.s.p;
 	n = s.u.s.n;
+	while (n && (unsigned char)*p <= ' ') {
+		p++;
+		n--;
+	}
+	while (n && (unsigned char)p[n - 1] <= ' ')
+		n--;
 	if (n >= 2 && p[0] == '0' && p[1] == 'x') {
 		radix = 16;
 		p += 2;

@@ -78,6 +78,7 @@ enum eql_wild_kind {
 	EQL_W_SUFFIX,		/* *lit */
 	EQL_W_CONTAINS,		/* *lit* */
 	EQL_W_ANY,		/* only stars */
+	EQL_W_STARS,		/* lit*lit*...: stars, no '?' */
 	EQL_W_GENERAL
 };
 

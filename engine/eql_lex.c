@@ -536,9 +536,10 @@ static int lex_punct(struct lexer *lx)
 				 "'not field : value'");
 	if (c == '?' && (peekc(lx, 1) == '"' || peekc(lx, 1) == '\''))
 		return lex_error(lx, line, col,
-				 "?\"...\" strings are not supported; raw "
+				 "?%c...%c strings are not supported; raw "
 				 "strings use three double quotes "
-				 "(\"\"\"...\"\"\")");
+				 "(\"\"\"...\"\"\")", peekc(lx, 1),
+				 peekc(lx, 1));
 	if (c == '\'')
 		return lex_error(lx, line, col,
 				 "single-quoted strings are not supported; "

@@ -337,12 +337,11 @@ static struct eql_node *arith_node(struct parser *p, enum eql_op op,
 
 	if (!a || !b)
 		return NULL;
-	if (!is_number_type(a->stype))
-		return FAIL_NODE(p, a, "%s needs numbers, found %s",
-				 eql_tok_name(tok->type), stype_name(a->stype));
-	if (!is_number_type(b->stype))
-		return FAIL_NODE(p, b, "%s needs numbers, found %s",
-				 eql_tok_name(tok->type), stype_name(b->stype));
+	if (!is_number_type(a->stype) || !is_number_type(b->stype))
+		return FAIL(p, tok, "%s needs numbers, found %s",
+			    eql_tok_name(tok->type),
+			    stype_name(is_number_type(a->stype) ? b->stype :
+								  a->stype));
 	if ((op == EQL_OP_DIV || op == EQL_OP_MOD) && is_zero(b))
 		return FAIL_NODE(p, b, "division by zero");
 	n = new_node(p, EQL_N_ARITH, tok);
@@ -365,7 +364,7 @@ static struct eql_node *neg_node(struct parser *p,
 	if (!a)
 		return NULL;
 	if (!is_number_type(a->stype))
-		return FAIL_NODE(p, a, "unary '%c' needs a number, found %s",
+		return FAIL(p, tok, "unary '%c' needs a number, found %s",
 				 tok->type == EQL_T_MINUS ? '-' : '+',
 				 stype_name(a->stype));
 	if (tok->type == EQL_T_PLUS)
@@ -902,10 +901,14 @@ static struct eql_node *parse_postfix(struct parser *p)
 		}
 		if (next->type == EQL_T_LIKE || next->type == EQL_T_LIKE_CI ||
 		    next->type == EQL_T_REGEX ||
-		    next->type == EQL_T_REGEX_CI || next->type == EQL_T_SEQ)
+		    next->type == EQL_T_REGEX_CI || next->type == EQL_T_SEQ) {
+			/* "'like~'" without its quotes */
+			const char *op = eql_tok_name(next->type);
+
 			return FAIL(p, t, "'not' may only precede 'in' here; "
-				    "write 'not field %s ...'",
-				    eql_tok_name(next->type));
+				    "write 'not field %.*s ...'",
+				    (int)strlen(op) - 2, op + 1);
+		}
 		return e;
 	}
 	case EQL_T_IN:
@@ -1077,7 +1080,7 @@ static bool simple_pred(const struct eql_node *pred)
 {
 	const struct eql_node *c = pred->a;
 
-	if (pred->nslots != 1 || c->a->kind != EQL_N_FIELD)
+	if (pred->nslots != 1 || !c->a || c->a->kind != EQL_N_FIELD)
 		return false;
 	switch (c->kind) {
 	case EQL_N_CMP:
@@ -1352,22 +1355,23 @@ static int join_keys(struct parser *p, const struct eql_key *top,
 		     size_t ntop)
 {
 	struct fd_eql *q = p->q;
-	size_t i, j;
+	size_t i, j, own = q->nterms ? q->terms[0].nkeys : 0;
 
 	for (i = 0; i < q->nterms; i++) {
 		struct eql_term *t = &q->terms[i];
 		struct eql_key *k;
 
-		if (t->nkeys != q->terms[0].nkeys) {
+		if (t->nkeys != own) {
 			FAIL(p, t, "every filter needs the same number of join "
 			     "keys (%zu here, %zu in the first)", t->nkeys,
-			     q->terms[0].nkeys);
+			     own);
 			return -1;
 		}
 		k = alloc(p, (ntop + t->nkeys + 1) * sizeof(*k));
 		if (!k)
 			return -1;
-		memcpy(k, top, ntop * sizeof(*k));
+		if (ntop)
+			memcpy(k, top, ntop * sizeof(*k));
 		if (t->nkeys)
 			memcpy(k + ntop, t->keys, t->nkeys * sizeof(*k));
 		t->keys = k;
@@ -1508,8 +1512,7 @@ static int parse_sample(struct parser *p)
 		return -1;
 	}
 	if (q->nterms < 2) {
-		FAIL(p, q->nterms ? cur(p) : kw, "a sample needs at least two "
-		     "filters");
+		FAIL(p, kw, "a sample needs at least two filters");
 		return -1;
 	}
 	if (q->nterms > 5) {

@@ -342,10 +342,13 @@ void eql_wild_prepare(struct eql_wild *w, const char *pat, size_t len,
 		w->kind = EQL_W_SUFFIX;
 		w->lit = pat + 1;
 		w->litlen = len - 1;
-	} else if (stars == 2 && lead && trail && len > 2) {
+	} else if (stars == 2 && lead && trail && len > 2 &&
+		   !memchr(pat + 1, '*', len - 2)) {
 		w->kind = EQL_W_CONTAINS;
 		w->lit = pat + 1;
 		w->litlen = len - 2;
+	} else {
+		w->kind = EQL_W_STARS;
 	}
 }
 
@@ -416,6 +419,39 @@ bool eql_ends_with(const char *s, size_t n, const char *p, size_t pn,
 	return ci_prefix_at(s, n, n - pn, p, pn, &end) && end == n;
 }
 
+/* A pattern of literal pieces joined by stars (no '?'): the first piece is
+ * a prefix, the last a suffix, and each middle piece is found leftmost
+ * after the one before, which is enough when only '*' is special. */
+static bool wild_stars(const char *p, size_t pn, const char *s, size_t sn,
+		       bool ci)
+{
+	const char *star = memchr(p, '*', pn), *last;
+	size_t head = (size_t)(star - p), tail, at, end;
+
+	last = memrchr(p, '*', pn);
+	tail = pn - (size_t)(last - p) - 1;
+	if (head + tail > sn || !eql_starts_with(s, sn, p, head, ci) ||
+	    !eql_ends_with(s, sn, last + 1, tail, ci))
+		return false;
+	at = head;
+	end = sn - tail;
+	p = star + 1;
+	while (p < last) {
+		const char *next = memchr(p, '*', (size_t)(last - p) + 1);
+		size_t len = (size_t)(next - p);
+		long hit;
+
+		if (len) {
+			hit = eql_find(s, end, at, p, len, ci);
+			if (hit < 0)
+				return false;
+			at = (size_t)hit + len;
+		}
+		p = next + 1;
+	}
+	return true;
+}
+
 bool eql_wild_match(const struct eql_wild *w, const char *s, size_t n)
 {
 	switch (w->kind) {
@@ -431,6 +467,8 @@ bool eql_wild_match(const struct eql_wild *w, const char *s, size_t n)
 		return eql_find(s, n, 0, w->lit, w->litlen, w->ci) >= 0;
 	case EQL_W_ANY:
 		return true;
+	case EQL_W_STARS:
+		return wild_stars(w->pat, w->len, s, n, w->ci);
 	case EQL_W_GENERAL:
 		break;
 	}

@@ -13,6 +13,17 @@
 #include <stdbool.h>
 #include <string.h>
 
+/* cJSON's type tests, inlined: they run for every node a walk passes. */
+static inline bool is_array(const cJSON *n)
+{
+	return (n->type & 0xFF) == cJSON_Array;
+}
+
+static inline bool is_object(const cJSON *n)
+{
+	return (n->type & 0xFF) == cJSON_Object;
+}
+
 /*
  * If key is the first segments of path (up to a '.' or the end), return
  * the rest of the path after that '.' ("" at the end); else NULL.
@@ -36,7 +47,7 @@ static int walk_path(const cJSON *node, const char *rest,
 	const cJSON *kid;
 	int rc;
 
-	if (cJSON_IsArray(node)) {
+	if (is_array(node)) {
 		for (kid = node->child; kid; kid = kid->next) {
 			rc = walk_path(kid, rest, fn, arg);
 			if (rc)
@@ -46,7 +57,7 @@ static int walk_path(const cJSON *node, const char *rest,
 	}
 	if (*rest == '\0')
 		return fn(node, arg);
-	if (!cJSON_IsObject(node))
+	if (!is_object(node))
 		return 0;
 	for (kid = node->child; kid; kid = kid->next) {
 		const char *r;
@@ -81,7 +92,7 @@ static int walk_leaves(const cJSON *node, struct leaf_walk *w)
 	const cJSON *kid;
 	int rc;
 
-	if (cJSON_IsArray(node)) {
+	if (is_array(node)) {
 		for (kid = node->child; kid; kid = kid->next) {
 			rc = walk_leaves(kid, w);
 			if (rc)
@@ -89,7 +100,7 @@ static int walk_leaves(const cJSON *node, struct leaf_walk *w)
 		}
 		return 0;
 	}
-	if (!cJSON_IsObject(node))
+	if (!is_object(node))
 		return w->fn(w->too_long ? NULL : w->path, node, w->arg);
 	for (kid = node->child; kid; kid = kid->next) {
 		size_t save = w->len, klen;

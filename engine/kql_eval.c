@@ -81,21 +81,23 @@ static bool value_matches(const struct kql_value *val, const cJSON *v)
 {
 	if (val->kind == KQL_V_EXISTS)
 		return present(v);
-	if (cJSON_IsString(v)) {
-		const char *s = v->valuestring;
-
-		if (!s)
+	switch (v->type & 0xFF) {
+	case cJSON_String:
+		if (!v->valuestring)
 			return false;
 		if (val->kind == KQL_V_GLOB)
-			return kql_glob_match(&val->glob, s, strlen(s));
-		return string_equals(val, s);
+			return kql_glob_match(&val->glob, v->valuestring,
+					      strlen(v->valuestring));
+		return string_equals(val, v->valuestring);
+	case cJSON_Number:
+		/* wildcards match strings only */
+		return val->kind == KQL_V_EXACT && val->numeric &&
+		       v->valuedouble == val->num;
+	case cJSON_True:
+		return val->kind == KQL_V_EXACT && string_equals(val, "true");
+	case cJSON_False:
+		return val->kind == KQL_V_EXACT && string_equals(val, "false");
 	}
-	if (val->kind == KQL_V_GLOB)
-		return false;	/* wildcards match strings only */
-	if (cJSON_IsNumber(v))
-		return val->numeric && v->valuedouble == val->num;
-	if (cJSON_IsBool(v))
-		return string_equals(val, cJSON_IsTrue(v) ? "true" : "false");
 	return false;
 }
 

@@ -151,7 +151,8 @@ bool kql_at_keyword(const struct kql_lex *lx, size_t off, size_t *kwlen)
 	size_t sp = space_at(lx, off);
 
 	if (sp) {
-		if (word_at(lx, off + sp, "or") && space_at(lx, off + sp + 2)) {
+		if (word_at(lx, off + sp, "or") &&
+		    space_at(lx, off + sp + 2)) {
 			*kwlen = 2;
 			return true;
 		}
@@ -337,8 +338,8 @@ static int bad_escape(struct kql_lex *lx, size_t off)
 	size_t end = off + 1;
 
 	if (end >= lx->len)
-		return kql_error(lx, FD_ERR_SYNTAX, off,
-				 "invalid escape '\\' at the end of the query");
+		return kql_error(lx, FD_ERR_SYNTAX, off, "invalid escape "
+				 "'\\' at the end of the query");
 	if (lx->src[end] == 'u') {
 		/* show what follows \u, up to four characters */
 		for (end++; end < lx->len && end < off + 6 &&
@@ -436,8 +437,8 @@ static int read_quoted(struct kql_lex *lx, size_t *n)
 		if (lx->pos >= lx->len)
 			return kql_error(lx, FD_ERR_SYNTAX, open, "%s",
 					 escaped_quote ?
-					 "unterminated quoted string (its last "
-					 "'\"' is escaped by '\\')" :
+					 "unterminated quoted string (its "
+					 "last '\"' is escaped by '\\')" :
 					 "unterminated quoted string");
 		if (c == '"') {
 			lx->pos++;

@@ -3,11 +3,13 @@
  *
  * Recursive descent over Kibana's grammar (kuery grammar.peggy):
  *
- *   query  = or?                 or    = and ("or" and)*
- *   and    = not ("and" not)*    not   = "not" sub | sub
- *   sub    = "(" or ")" | field ":" "{" or "}" | field range-op literal
- *          | field ":" values | literal          (free text)
- *   values = the same or/and/not/( ) shape over literals
+ *   query   = or?               or  = and ("or" and)*
+ *   and     = not ("and" not)*  not = "not" operand | operand
+ *   operand = "(" or ")" | term
+ *   term    = field ":" "{" or "}" | field range-op literal
+ *           | field ":" values | literal                 (free text)
+ *   values  = "(" or ")" | literal, where or, and, not and operand now
+ *             combine values of that one field
  *
  * Keywords take any letter case.  A value list is expanded into ordinary
  * nodes (field:(a or not b) is field:a or not field:b), and values of one
@@ -98,8 +100,10 @@ struct parser {
 	size_t nfields;
 };
 
-static int parse_or(struct parser *p, const char *after,
-		    struct kql_node **out);
+static int parse_or(struct parser *p, const struct kql_field *f,
+		    const char *after, struct kql_node **out);
+static int parse_operand(struct parser *p, const struct kql_field *f,
+			 const char *after, struct kql_node **out);
 
 static struct kql_node *new_node(struct parser *p, enum kql_kind kind,
 				 size_t off)
@@ -496,36 +500,17 @@ static int missing(struct parser *p, const char *after, const char *what)
 			 (int)(end - off), lx->src + off);
 }
 
-/* ---- value lists: field:(a or b and not (c or d)) ---- */
+/* ---- terms ---- */
 
-static int values_or(struct parser *p, const struct kql_field *f,
-		     const char *after, struct kql_node **out);
-
-static int values_group(struct parser *p, const struct kql_field *f,
-			const char *after, struct kql_node **out)
+/* One value of field f: field:value, or an operand in field:( ... ). */
+static int parse_value(struct parser *p, const struct kql_field *f,
+		       const char *after, struct kql_node **out)
 {
 	struct kql_lex *lx = &p->lx;
 	struct kql_lit lit;
 	struct kql_node *n;
-	size_t open = lx->pos;
 	int rc;
 
-	if (kql_peek(lx) == '(') {
-		rc = enter(p, open);
-		if (rc < 0)
-			return rc;
-		lx->pos++;
-		kql_skip_space(lx);
-		rc = values_or(p, f, "'('", out);
-		if (rc < 0)
-			return rc;
-		kql_skip_space(lx);
-		if (kql_peek(lx) != ')')
-			return unexpected(p, ')', open);
-		lx->pos++;
-		p->depth--;
-		return 0;
-	}
 	rc = kql_read_literal(lx, &lit);
 	if (rc < 0)
 		return rc;
@@ -548,67 +533,6 @@ static int values_group(struct parser *p, const struct kql_field *f,
 	*out = n;
 	return 0;
 }
-
-static int values_not(struct parser *p, const struct kql_field *f,
-		      const char *after, struct kql_node **out)
-{
-	struct kql_lex *lx = &p->lx;
-	size_t off = lx->pos;
-	struct kql_node *n, *sub;
-	int rc;
-
-	if (!kql_eat_not(lx))
-		return values_group(p, f, after, out);
-	rc = enter(p, off);
-	if (rc < 0)
-		return rc;
-	rc = values_group(p, f, "'not'", &sub);
-	if (rc < 0)
-		return rc;
-	p->depth--;
-	n = new_node(p, KQL_NOT, off);
-	if (!n)
-		return -FD_ERR_NOMEM;
-	n->sub = sub;
-	*out = n;
-	return 0;
-}
-
-static int values_and(struct parser *p, const struct kql_field *f,
-		      const char *after, struct kql_node **out)
-{
-	struct kql_node *head, *k;
-	int rc;
-
-	rc = values_not(p, f, after, &head);
-	if (rc < 0)
-		return rc;
-	for (k = head; kql_eat_and(&p->lx); k = k->next) {
-		rc = values_not(p, f, "'and'", &k->next);
-		if (rc < 0)
-			return rc;
-	}
-	return finish_list(p, KQL_AND, head, out);
-}
-
-static int values_or(struct parser *p, const struct kql_field *f,
-		     const char *after, struct kql_node **out)
-{
-	struct kql_node *head, *k;
-	int rc;
-
-	rc = values_and(p, f, after, &head);
-	if (rc < 0)
-		return rc;
-	for (k = head; kql_eat_or(&p->lx); k = k->next) {
-		rc = values_and(p, f, "'or'", &k->next);
-		if (rc < 0)
-			return rc;
-	}
-	return finish_list(p, KQL_OR, head, out);
-}
-
-/* ---- terms ---- */
 
 static int parse_nested(struct parser *p, const struct kql_lit *name,
 			struct kql_node **out)
@@ -635,7 +559,7 @@ static int parse_nested(struct parser *p, const struct kql_lit *name,
 	lx->pos++;
 	kql_skip_space(lx);
 	p->prefix = inner;	/* inner names are relative to the path */
-	rc = parse_or(p, "'{'", &n->nested.inner);
+	rc = parse_or(p, NULL, "'{'", &n->nested.inner);
 	p->prefix = outer;
 	if (rc < 0)
 		return rc;
@@ -712,7 +636,7 @@ static int parse_term(struct parser *p, const char *after,
 		rc = make_field(p, &lit, &f, NULL);
 		if (rc < 0)
 			return rc;
-		return values_group(p, &f, "':'", out);
+		return parse_operand(p, &f, "':'", out);
 	}
 	/* free text: the literal is a value matched against every field */
 	lx->pos = save;
@@ -732,21 +656,27 @@ static int parse_term(struct parser *p, const char *after,
 	return 0;
 }
 
-static int parse_sub(struct parser *p, const char *after,
-		     struct kql_node **out)
+/*
+ * The operator levels, shared by queries (f NULL) and the value lists of
+ * field f (field:(a or b and not (c or d))): a parenthesised group, else
+ * a term or a value; then not, and, or, from the tightest.
+ */
+static int parse_operand(struct parser *p, const struct kql_field *f,
+			 const char *after, struct kql_node **out)
 {
 	struct kql_lex *lx = &p->lx;
 	size_t open = lx->pos;
 	int rc;
 
 	if (kql_peek(lx) != '(')
-		return parse_term(p, after, out);
+		return f ? parse_value(p, f, after, out) :
+			   parse_term(p, after, out);
 	rc = enter(p, open);
 	if (rc < 0)
 		return rc;
 	lx->pos++;
 	kql_skip_space(lx);
-	rc = parse_or(p, "'('", out);
+	rc = parse_or(p, f, "'('", out);
 	if (rc < 0)
 		return rc;
 	kql_skip_space(lx);
@@ -757,8 +687,8 @@ static int parse_sub(struct parser *p, const char *after,
 	return 0;
 }
 
-static int parse_not(struct parser *p, const char *after,
-		     struct kql_node **out)
+static int parse_not(struct parser *p, const struct kql_field *f,
+		     const char *after, struct kql_node **out)
 {
 	struct kql_lex *lx = &p->lx;
 	size_t off = lx->pos;
@@ -766,11 +696,11 @@ static int parse_not(struct parser *p, const char *after,
 	int rc;
 
 	if (!kql_eat_not(lx))
-		return parse_sub(p, after, out);
+		return parse_operand(p, f, after, out);
 	rc = enter(p, off);
 	if (rc < 0)
 		return rc;
-	rc = parse_sub(p, "'not'", &sub);
+	rc = parse_operand(p, f, "'not'", &sub);
 	if (rc < 0)
 		return rc;
 	p->depth--;
@@ -782,34 +712,34 @@ static int parse_not(struct parser *p, const char *after,
 	return 0;
 }
 
-static int parse_and(struct parser *p, const char *after,
-		     struct kql_node **out)
+static int parse_and(struct parser *p, const struct kql_field *f,
+		     const char *after, struct kql_node **out)
 {
 	struct kql_node *head, *k;
 	int rc;
 
-	rc = parse_not(p, after, &head);
+	rc = parse_not(p, f, after, &head);
 	if (rc < 0)
 		return rc;
 	for (k = head; kql_eat_and(&p->lx); k = k->next) {
-		rc = parse_not(p, "'and'", &k->next);
+		rc = parse_not(p, f, "'and'", &k->next);
 		if (rc < 0)
 			return rc;
 	}
 	return finish_list(p, KQL_AND, head, out);
 }
 
-static int parse_or(struct parser *p, const char *after,
-		    struct kql_node **out)
+static int parse_or(struct parser *p, const struct kql_field *f,
+		    const char *after, struct kql_node **out)
 {
 	struct kql_node *head, *k;
 	int rc;
 
-	rc = parse_and(p, after, &head);
+	rc = parse_and(p, f, after, &head);
 	if (rc < 0)
 		return rc;
 	for (k = head; kql_eat_or(&p->lx); k = k->next) {
-		rc = parse_and(p, "'or'", &k->next);
+		rc = parse_and(p, f, "'or'", &k->next);
 		if (rc < 0)
 			return rc;
 	}
@@ -827,7 +757,7 @@ static int parse_query(struct parser *p, struct kql_node **out)
 		*out = new_node(p, KQL_ALL, lx->pos);
 		return *out ? 0 : -FD_ERR_NOMEM;
 	}
-	rc = parse_or(p, NULL, out);
+	rc = parse_or(p, NULL, NULL, out);
 	if (rc < 0)
 		return rc;
 	kql_skip_space(lx);

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "eql.h"
 #include "sha256.h"
 
 #define MAX_RULE_FILE (64L << 20)	/* far beyond any real export */
@@ -35,7 +36,7 @@ struct reader {
 	const char *text;
 	size_t len;
 	size_t pos;
-	size_t counted;		/* text[0..counted) is counted in line */
+	size_t counted;		/* text[0..counted) is in line */
 	int line;
 };
 
@@ -277,8 +278,9 @@ static int get_int(const struct check *c, const char *name, bool required,
 		*out = fallback;
 		return 0;
 	}
-	if (!cJSON_IsNumber(v) || v->valuedouble != (double)(long)v->valuedouble
-	    || v->valuedouble < (double)min || v->valuedouble > (double)max) {
+	if (!cJSON_IsNumber(v) || v->valuedouble < (double)min ||
+	    v->valuedouble > (double)max ||
+	    v->valuedouble != (double)(long)v->valuedouble) {
 		snprintf(what, sizeof(what),
 			 "%s must be an integer from %ld to %ld", name, min,
 			 max);
@@ -433,6 +435,21 @@ static int check_schedule(const struct check *c)
 	return 0;
 }
 
+/* A sequence or sample matches groups of events, never one event: the
+ * detector runs queries event by event, so it must not take one and then
+ * report a clean run that could never alert. */
+static bool eql_is_grouped(const char *text)
+{
+	struct fd_eql *q = NULL;
+	bool grouped = false;
+
+	if (fd_eql_compile(text, &q, NULL) == 0) {
+		grouped = fd_eql_is_sequence(q);
+		fd_eql_free(q);
+	}
+	return grouped;
+}
+
 static int compile_query(const struct check *c)
 {
 	struct fd_rule *r = c->r;
@@ -442,6 +459,13 @@ static int compile_query(const struct check *c)
 
 	fd_diag_clear(&qd);
 	rc = fd_query_compile(r->lang, r->query, &r->compiled, &qd);
+	if (rc == 0 && r->lang == FD_LANG_EQL && eql_is_grouped(r->query)) {
+		fd_query_free(r->compiled);
+		r->compiled = NULL;
+		return bad(c, FD_ERR_UNSUPPORTED, "query (eql): not supported "
+			   "by the engine: sequence and sample queries match "
+			   "groups of events; only single-event queries run");
+	}
 	if (rc == 0)
 		return 0;
 	if (qd.line > 1 && qd.col > 0)

@@ -490,7 +490,7 @@ static int add_record(struct fd_runrec *rr, cJSON *json, struct line *l)
 					   "a second run header");
 		}
 		l->what = "run header";
-		return read_header(rr, json, l);	/* kept even on error */
+		return read_header(rr, json, l);	/* kept: freed later */
 	}
 	if (!strcmp(kind, "process")) {
 		l->what = "process record";

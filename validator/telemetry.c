@@ -204,7 +204,7 @@ static bool add_parent(cJSON *proc, const struct fd_runrec *rr,
 		       add_args(par, p->args);
 	}
 	if (c->ppid != rr->emulator_pid)
-		return true;		/* a parent firedrill did not see */
+		return true;	/* a parent firedrill did not see */
 	entity_id(rr, rr->emulator_pid, rr->start, eid, sizeof(eid));
 	return add_str(par, "entity_id", eid) &&
 	       add_str(par, "name", rr->emulator_name) &&
@@ -360,11 +360,13 @@ static bool add_meta(cJSON *ev, const struct fd_runrec *rr,
 	       add_str(agent, "type", "firedrill") &&
 	       add_str(agent, "version", rr->version) &&
 	       add_str(ecs, "version", ECS_VERSION) &&
-	       add_str(ds, "type", "logs") && add_str(ds, "dataset", DATASET) &&
+	       add_str(ds, "type", "logs") &&
+	       add_str(ds, "dataset", DATASET) &&
 	       add_str(ds, "namespace", "default") &&
 	       add_str(fd, "run_id", rr->run_id) &&
 	       add_str(fd, "scenario", p->scenario) &&
-	       add_num(fd, "step", p->step) && add_num(fd, "depth", p->depth) &&
+	       add_num(fd, "step", p->step) &&
+	       add_num(fd, "depth", p->depth) &&
 	       add(fd, "target", cJSON_CreateBool(p->target));
 }
 
@@ -402,7 +404,7 @@ static int by_start(const void *a, const void *b)
 
 	if (x->start != y->start)
 		return x->start < y->start ? -1 : 1;
-	return x->i < y->i ? -1 : x->i > y->i;	/* file order breaks ties */
+	return x->i < y->i ? -1 : x->i > y->i;	/* ties: file order */
 }
 
 int fd_telemetry_write(const struct fd_runrec *rr, double ingested,

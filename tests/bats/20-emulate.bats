@@ -6,6 +6,10 @@
 
 load helpers
 
+PLIST=/var/db/dslocal/nodes/Default/users/alice.plist
+RUN_ID_RE='[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8}'
+SHADOW_ARGV="[\"defaults\",\"read\",\"$PLIST\",\"ShadowHashData\"]"
+
 # Rule and expectation keys are there only because a scenario needs them:
 # emulate validates nothing.
 write_steps() {
@@ -56,18 +60,19 @@ field() {
 @test "emulate spawns defaults with the exact argv and writes the record" {
 	write_steps t-argv <<YAML
   - run: defaults
-    args: [read, /var/db/dslocal/nodes/Default/users/alice.plist, ShadowHashData]
+    args: [read, $PLIST, ShadowHashData]
 YAML
 	run fd emulate --out "$SCRATCH/run" --tmpdir "$TMPDIR" "$SCEN"
 	assert_status 0
 	assert_file_exists "$SCRATCH/run/run.jsonl"
 	run head -n 1 "$SCRATCH/run/run.jsonl"
 	assert_output --partial '"record":"run"'
-	assert_output --regexp '"run_id":"[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8}"'
+	assert_output --regexp "\"run_id\":\"$RUN_ID_RE\""
 	run procs
 	assert_output --partial '"name":"defaults"'
-	assert_output --partial '"args":["defaults","read","/var/db/dslocal/nodes/Default/users/alice.plist","ShadowHashData"]'
-	assert_output --regexp '"executable":"[^"]*/firedrill-[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8}/t-argv/defaults"'
+	assert_output --partial "\"args\":$SHADOW_ARGV"
+	assert_output --regexp \
+	    "\"executable\":\"[^\"]*/firedrill-$RUN_ID_RE/t-argv/defaults\""
 	assert_output --partial '"exit_code":0'
 	assert_output --partial '"timed_out":false'
 	assert_output --regexp '"sha256":"[0-9a-f]{64}"'
@@ -82,7 +87,7 @@ YAML
 @test "a parent chain is real: each ppid is the parent stand-in's pid" {
 	write_steps t-chain <<YAML
   - run: defaults
-    args: [read, /var/db/dslocal/nodes/Default/users/alice.plist, ShadowHashData]
+    args: [read, $PLIST, ShadowHashData]
     parents: [launchd, zsh]
 YAML
 	run fd emulate --out "$SCRATCH/run" --tmpdir "$TMPDIR" "$SCEN"
@@ -108,7 +113,8 @@ YAML
     args: [-dump]
     parents: [zsh]
 YAML
-	run fd emulate --keep --out "$SCRATCH/run" --tmpdir "$TMPDIR" "$SCEN"
+	run fd emulate --keep --out "$SCRATCH/run" --tmpdir "$TMPDIR" \
+		"$SCEN"
 	assert_status 0
 	dir=$(ls -d "$TMPDIR"/firedrill-*)
 	[ -d "$dir" ]
@@ -122,21 +128,23 @@ YAML
 	done
 	# The stand-in's plainly fake answer, in the folder's output log.
 	run cat "$dir/@output.log"
-	assert_output --partial "firedrill stand-in 'mkpassdb': this is a harmless emulation, no data was read"
+	assert_output --partial "stand-in 'mkpassdb': this is a harmless"
+	assert_output --partial "emulation, no data was read"
 }
 
 @test "--dry-run shows user, path, argv and parents, and creates nothing" {
 	write_steps t-dry <<YAML
   - run: defaults
-    args: [read, /var/db/dslocal/nodes/Default/users/alice.plist, ShadowHashData]
+    args: [read, $PLIST, ShadowHashData]
     parents: [zsh]
 YAML
-	run fd emulate --dry-run --out "$SCRATCH/run" --tmpdir "$TMPDIR" "$SCEN"
+	run fd emulate --dry-run --out "$SCRATCH/run" --tmpdir "$TMPDIR" \
+		"$SCEN"
 	assert_status 0
 	assert_output --partial "dry run"
 	assert_output --partial "/t-dry/zsh"
 	assert_output --partial "/t-dry/defaults"
-	assert_output --partial '["defaults","read","/var/db/dslocal/nodes/Default/users/alice.plist","ShadowHashData"]'
+	assert_output --partial "$SHADOW_ARGV"
 	assert_output --partial "parent chain: firedrill > zsh"
 	assert_output --partial "user "
 	run ls -A "$TMPDIR"
@@ -150,7 +158,8 @@ YAML
 		write_steps t-bad <<YAML
   - run: "$name"
 YAML
-		run fd emulate --out "$SCRATCH/run" --tmpdir "$TMPDIR" "$SCEN"
+		run fd emulate --out "$SCRATCH/run" --tmpdir "$TMPDIR" \
+			"$SCEN"
 		assert_status 2
 		run ls -A "$TMPDIR"
 		assert_output ""

@@ -221,8 +221,8 @@ static void test_detect__alert_layout(void **state)
 					    "technique.id"), "T1003");
 
 	/* Parameters: the rule minus identity and schedule. */
-	params = cJSON_GetObjectItemCaseSensitive(a,
-						  "kibana.alert.rule.parameters");
+	params = cJSON_GetObjectItemCaseSensitive(
+		a, "kibana.alert.rule.parameters");
 	assert_true(cJSON_IsObject(params));
 	assert_string_equal(str(params, "query"), set.rules[0]->query);
 	assert_string_equal(str(params, "language"), "kuery");
@@ -468,7 +468,8 @@ static void test_detect__seed_kql_over_events(void **state)
 	cJSON *alerts;
 
 	(void)state;
-	load_rule(&set, SEED_RULE(",\"timestamp_override\":\"event.ingested\""));
+	load_rule(&set, SEED_RULE(",\"timestamp_override\":"
+				  "\"event.ingested\""));
 	alerts = detect(&set,
 		/* 1: positive */
 		EVENT(T1, TI, "macos", "defaults", "[\"defaults\",\"read\","
@@ -504,6 +505,61 @@ static void test_detect__seed_kql_over_events(void **state)
 	 * time field (event.ingested here). */
 	assert_true(run.window_from == fd_time_parse(T0));
 	assert_true(run.window_to == fd_time_parse(TI));
+	cJSON_Delete(alerts);
+	fd_ruleset_release(&set);
+}
+
+/* The 2025-04 EQL form: like~ is case-insensitive, so the lowercase
+ * shadowhashdata that v107's KQL misses is a match here. */
+static void test_detect__seed_eql_over_events(void **state)
+{
+	struct fd_ruleset set = { 0 };
+	struct fd_rule_run run;
+	struct fd_diag d;
+	cJSON *alerts;
+	int rc;
+
+	(void)state;
+	write_file("rule.json",
+		"{\"rule_id\":\"eql-1\",\"name\":\"EQL form\",\"type\":"
+		"\"eql\",\"language\":\"eql\",\"query\":\"process where "
+		"host.os.type == \\\"macos\\\" and event.type in "
+		"(\\\"start\\\", \\\"process_started\\\") and\\n "
+		"process.name in (\\\"defaults\\\", \\\"mkpassdb\\\") and "
+		"process.args like~ (\\\"ShadowHashData\\\", "
+		"\\\"-dump\\\")\",\"severity\":\"high\","
+		"\"risk_score\":73}");
+	rc = fd_ruleset_load_file(&set, path_of("rule.json"), &d);
+	if (rc == -FD_ERR_UNSUPPORTED) {
+		print_message("skipped: the engine cannot run this EQL yet: "
+			      "%s\n", d.msg);
+		skip();
+	}
+	assert_int_equal(rc, 0);
+	alerts = detect(&set,
+		EVENT(T1, TI, "macos", "defaults", "[\"defaults\",\"read\","
+		      "\"x\",\"ShadowHashData\"]") "\n"
+		EVENT(T1, TI, "macos", "defaults", "[\"defaults\",\"read\","
+		      "\"com.apple.dock\"]") "\n"
+		EVENT(T1, TI, "macos", "mkpassdb", "[\"mkpassdb\","
+		      "\"-dump\"]") "\n"
+		EVENT(T1, TI, "macos", "mkpassdb", "[\"mkpassdb\","
+		      "\"--dump\"]") "\n"
+		EVENT(T1, TI, "macos", "defaults", "[\"defaults\",\"read\","
+		      "\"x\",\"shadowhashdata\"]") "\n"
+		EVENT(T1, TI, "macos", "DEFAULTS", "[\"DEFAULTS\","
+		      "\"ShadowHashData\"]") "\n"
+		EVENT(T1, TI, "linux", "defaults", "[\"defaults\","
+		      "\"ShadowHashData\"]") "\n", &run);
+	assert_int_equal(run.events_seen, 7);
+	assert_int_equal(run.matched, 3);
+	assert_int_equal(cJSON_GetArraySize(alerts), 3);
+	assert_string_equal(cJSON_GetArrayItem(cJSON_GetObjectItem(
+		cJSON_GetObjectItem(cJSON_GetArrayItem(alerts, 2), "process"),
+		"args"), 3)->valuestring, "shadowhashdata");
+	assert_string_equal(fd_field_string(cJSON_GetArrayItem(alerts, 2),
+					    "kibana.alert.rule.rule_type_id"),
+			    "siem.eqlRule");
 	cJSON_Delete(alerts);
 	fd_ruleset_release(&set);
 }
@@ -677,6 +733,7 @@ int main(void)
 		T(test_detect__matches_fixture_layout),
 		T(test_detect__severity_and_risk_mapping),
 		T(test_detect__seed_kql_over_events),
+		T(test_detect__seed_eql_over_events),
 		T(test_detect__max_signals_caps_alerts),
 		T(test_detect__event_ids_and_index),
 		T(test_detect__bad_event_line),

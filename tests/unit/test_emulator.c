@@ -1,14 +1,9 @@
 /*
- * test_emulator.c - fd_emulate() really spawning stand-ins: exact argv,
- * real parent chains, deadlines that kill the group, hash checks (the
- * emulator's and the stand-in's), cleanup, keep, dry run, name and user
- * checks, signals, and the run record; plus core/jsonw.
- *
- * The stand-in is $FD_STANDIN, else build/ (or build-san/ under ASan)
- * libexec/firedrill/firedrill-standin.  Each stand-in logs what it saw
- * (pid, ppid, uid, exe, argv) to <private dir>/@output.log, which the
- * tests compare with run.jsonl.  Run from the repository root:
- *   make build/tests/test_emulator && build/tests/test_emulator
+ * test_emulator.c - fd_emulate() spawning real stand-ins ($FD_STANDIN, else
+ * build[-san]/libexec/firedrill/firedrill-standin): argv, parents, deadlines,
+ * hash checks, cleanup, dry run, users, signals, run.jsonl; and core/jsonw.
+ * Stand-ins log what they saw to @output.log, compared with the record.
+ * From the repository root: make build/tests/test_emulator && run it.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -324,8 +319,9 @@ static size_t load_seen(const struct ctx *c, struct seen *out, size_t max)
 			continue;
 		snprintf(s->name, sizeof(s->name), "%.*s",
 			 (int)(q - line - 20), line + 20);
-		if (sscanf(q, "': pid %ld ppid %ld uid %ld euid %ld exe %4095s",
-			   &s->pid, &s->ppid, &s->uid, &s->euid, s->exe) != 5)
+		if (sscanf(q, "': pid %ld ppid %ld uid %ld euid %ld "
+			   "exe %4095s", &s->pid, &s->ppid, &s->uid,
+			   &s->euid, s->exe) != 5)
 			continue;
 		argv = strstr(q, " argv ");
 		assert_non_null(argv);
@@ -494,7 +490,7 @@ static void test_emulator__parent_chain_ppids(void **state)
 	rm_rf(c->res.standin_dir);
 }
 
-/* ---- deadlines ------------------------------------------------------------ */
+/* ---- deadlines ---------------------------------------------------------- */
 
 static void test_emulator__deadline_kills_group(void **state)
 {
@@ -531,7 +527,7 @@ static void test_emulator__deadline_kills_group(void **state)
 	assert_int_equal(count_private_dirs(c->tmp), 0);
 }
 
-/* ---- hash checks ----------------------------------------------------------- */
+/* ---- hash checks -------------------------------------------------------- */
 
 struct tamper {
 	enum fd_emulate_hook when;
@@ -608,7 +604,7 @@ static void test_emulator__standin_refuses_tampered_child(void **state)
 	rm_rf(c->res.standin_dir);
 }
 
-/* ---- the private directory ------------------------------------------------- */
+/* ---- the private directory ---------------------------------------------- */
 
 static void test_emulator__dir_removed_and_kept(void **state)
 {
@@ -672,7 +668,7 @@ static void test_emulator__dry_run_creates_nothing(void **state)
 	assert_no_children();
 }
 
-/* ---- names -------------------------------------------------------------------- */
+/* ---- names -------------------------------------------------------------- */
 
 static void expect_invalid(struct ctx *c, struct fd_scenario *sc)
 {
@@ -721,7 +717,7 @@ static void test_emulator__bad_names_refused(void **state)
 	}
 }
 
-/* ---- users --------------------------------------------------------------------- */
+/* ---- users -------------------------------------------------------------- */
 
 static void test_emulator__root_runs_as_nobody(void **state)
 {
@@ -834,7 +830,7 @@ static void test_emulator__unreachable_dir_explained(void **state)
 	assert_int_equal(count_private_dirs(c->tmp), 0);
 }
 
-/* ---- signals ------------------------------------------------------------------- */
+/* ---- signals ------------------------------------------------------------ */
 
 /* A helper process that signals us after ms milliseconds. */
 static pid_t signal_later(int sig, long ms)
@@ -897,6 +893,12 @@ static void test_emulator__sigint_cleans_up(void **state)
 static void test_emulator__sigterm_cleans_up(void **state)
 {
 	interrupt_with(*state, SIGTERM);
+}
+
+/* A closed terminal must not leave stand-ins behind either. */
+static void test_emulator__sighup_cleans_up(void **state)
+{
+	interrupt_with(*state, SIGHUP);
 }
 
 /* A stand-in killed by someone else (an endpoint's prevention) is
@@ -967,7 +969,7 @@ static void test_emulator__killed_from_outside(void **state)
 	cJSON_Delete(rec);
 }
 
-/* ---- the run record ------------------------------------------------------------ */
+/* ---- the run record ----------------------------------------------------- */
 
 static void test_emulator__run_record_format(void **state)
 {
@@ -1030,7 +1032,6 @@ static void test_emulator__run_record_format(void **state)
 	assert_true(str_of(em, "executable")[0] == '/');
 	assert_string_equal(str_of(em, "name"),
 			    strrchr(str_of(em, "executable"), '/') + 1);
-	assert_non_null(strstr(str_of(em, "name"), "test_emulator"));
 	assert_true(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(
 		em, "args")) >= 1);
 	assert_int_equal(num_of(em, "uid"), getuid());
@@ -1087,7 +1088,7 @@ static void test_emulator__many_steps(void **state)
 	cJSON_Delete(rec);
 }
 
-/* ---- core/jsonw ------------------------------------------------------------------ */
+/* ---- core/jsonw --------------------------------------------------------- */
 
 static void test_emulator__jsonw_escapes(void **state)
 {
@@ -1139,7 +1140,8 @@ static void test_emulator__jsonw_utf8(void **state)
 		{ "\xe2\x82\xac", "\"\xe2\x82\xac\"" },		/* euro */
 		{ "\xf0\x9f\x94\xa5", "\"\xf0\x9f\x94\xa5\"" },	/* fire */
 		{ "\xc0\xaf", "\"\\ufffd\\ufffd\"" },		/* overlong */
-		{ "\xed\xa0\x80", "\"\\ufffd\\ufffd\\ufffd\"" },	/* surrogate */
+		/* a surrogate */
+		{ "\xed\xa0\x80", "\"\\ufffd\\ufffd\\ufffd\"" },
 		{ "\xe2\x82", "\"\\ufffd\\ufffd\"" },		/* cut short */
 		{ "\xf4\x90\x80\x80", "\"\\ufffd\\ufffd\\ufffd\\ufffd\"" },
 	};
@@ -1174,6 +1176,7 @@ int main(void)
 		T(test_emulator__unreachable_dir_explained),
 		T(test_emulator__sigint_cleans_up),
 		T(test_emulator__sigterm_cleans_up),
+		T(test_emulator__sighup_cleans_up),
 		T(test_emulator__killed_from_outside),
 		T(test_emulator__run_record_format),
 		T(test_emulator__many_steps),

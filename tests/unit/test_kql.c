@@ -82,8 +82,8 @@ static void bad(const char *q, int col, const char *msg)
 	}
 	assert_null(k);
 	if (d.line != 1 || d.col != col || strcmp(d.msg, msg) != 0)
-		fail_msg("query %s:\n  want 1:%d: %s\n  got  %d:%d: %s", q, col,
-			 msg, d.line, d.col, d.msg);
+		fail_msg("query %s:\n  want 1:%d: %s\n  got  %d:%d: %s", q,
+			 col, msg, d.line, d.col, d.msg);
 }
 
 /* ---- the shared vectors ---- */
@@ -242,7 +242,8 @@ static size_t corpus_file(const char *path, size_t *failed)
 		assert_non_null(row);
 		lang = cJSON_GetObjectItemCaseSensitive(row, "language");
 		q = cJSON_GetObjectItemCaseSensitive(row, "query");
-		if (cJSON_IsString(lang) && !strcmp(lang->valuestring, "kuery")) {
+		if (cJSON_IsString(lang) &&
+		    !strcmp(lang->valuestring, "kuery")) {
 			assert_true(cJSON_IsString(q));
 			n++;
 			fd_diag_clear(&d);
@@ -447,7 +448,8 @@ static void test_kql__free_text(void **state)
 	/* inside a nested query, free text reads the element */
 	assert_true(m("s:{b and c}", "{\"s\":[{\"x\":\"b\"},{\"y\":\"b\","
 		      "\"z\":\"c\"}]}"));
-	assert_false(m("s:{b and c}", "{\"s\":[{\"x\":\"b\"},{\"z\":\"c\"}]}"));
+	assert_false(m("s:{b and c}",
+		       "{\"s\":[{\"x\":\"b\"},{\"z\":\"c\"}]}"));
 }
 
 /* ---- number-like values, booleans, keyword case ---- */
@@ -530,7 +532,8 @@ static void test_kql__escapes(void **state)
 	assert_true(m("a:*\n*", "{\"a\":\"1\\n2\"}"));
 	assert_true(m("a:?", "{\"a\":\"?\"}"));
 	assert_false(m("a:?", "{\"a\":\"x\"}"));
-	assert_true(m("a:C\\:\\\\dir\\\\*.exe", "{\"a\":\"C:\\\\dir\\\\x.exe\"}"));
+	assert_true(m("a:C\\:\\\\dir\\\\*.exe",
+		      "{\"a\":\"C:\\\\dir\\\\x.exe\"}"));
 }
 
 /* ---- nested queries ---- */
@@ -583,8 +586,8 @@ static void test_kql__fields(void **state)
 	assert_null(f[7]);
 	fd_kql_free(k);
 
-	assert_int_equal(fd_kql_compile("a.b:{c:x and d:{e > 1}} or y or p.*:z",
-					&k, NULL), 0);
+	assert_int_equal(fd_kql_compile("a.b:{c:x and d:{e > 1}} or y or "
+					"p.*:z", &k, NULL), 0);
 	f = fd_kql_fields(k, &n);
 	assert_int_equal(n, 6);
 	assert_string_equal(f[0], "a.b");

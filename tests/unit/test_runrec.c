@@ -24,7 +24,8 @@
 #define RULE "02ea4563-ec10-4974-b7de-12e65aa4f9b3"
 
 #define HEADER \
-	"{\"record\":\"run\",\"run_id\":\"" RUN "\",\"host_name\":\"ci-box\"," \
+	"{\"record\":\"run\",\"run_id\":\"" RUN "\"," \
+	"\"host_name\":\"ci-box\"," \
 	"\"os_type\":\"linux\",\"os_version\":\"6.1.0-18-amd64\"," \
 	"\"arch\":\"x86_64\",\"start_time\":\"2026-12-03T13:15:00.000000Z\"," \
 	"\"firedrill_version\":\"0.1.0\",\"emulator\":{\"pid\":100," \
@@ -46,7 +47,8 @@
 	"\"2026-12-03T13:15:00.300000Z\"}\n"
 
 #define ZSH \
-	"{\"record\":\"process\",\"scenario\":\"pos\",\"step\":0,\"depth\":0," \
+	"{\"record\":\"process\",\"scenario\":\"pos\",\"step\":0," \
+	"\"depth\":0," \
 	"\"target\":false,\"pid\":200,\"ppid\":100,\"executable\":" \
 	"\"/tmp/fd-" RUN "/pos/zsh\",\"name\":\"zsh\",\"args\":[\"zsh\"]," \
 	"\"working_directory\":\"/tmp/fd-" RUN "/pos\",\"user\":\"nobody\"," \
@@ -57,10 +59,12 @@
 	"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\"}\n"
 
 #define DEFAULTS(extra) \
-	"{\"record\":\"process\",\"scenario\":\"pos\",\"step\":0,\"depth\":1," \
+	"{\"record\":\"process\",\"scenario\":\"pos\",\"step\":0," \
+	"\"depth\":1," \
 	"\"target\":true,\"pid\":201,\"ppid\":200,\"executable\":" \
 	"\"/tmp/fd-" RUN "/pos/defaults\",\"name\":\"defaults\",\"args\":" \
-	"[\"defaults\",\"read\",\"x\",\"ShadowHashData\"],\"user\":\"nobody\"," \
+	"[\"defaults\",\"read\",\"x\",\"ShadowHashData\"]," \
+	"\"user\":\"nobody\"," \
 	"\"uid\":65534,\"start_time\":\"2026-12-03T13:15:00.150000Z\"," \
 	"\"end_time\":\"2026-12-03T13:15:00.250000Z\",\"exit_code\":null," \
 	"\"signal\":9,\"timed_out\":true" extra "}\n"
@@ -222,10 +226,12 @@ static void test_runrec__errors_name_file_and_line(void **state)
 		  "\"start_time\":\"2026-12-03T13:15:00Z\"}\n",
 		  -FD_ERR_INVALID, 4, "'args' must be a non-empty array" },
 		{ HEADER SCENARIO("pos", YAML)
-		  "{\"record\":\"process\",\"scenario\":\"pos\",\"step\":-1}\n",
+		  "{\"record\":\"process\",\"scenario\":\"pos\","
+		  "\"step\":-1}\n",
 		  -FD_ERR_INVALID, 3, "'step' must be an integer >= 0" },
-		{ HEADER SCENARIO("pos", YAML) DEFAULTS(",\"exit_code\":\"0\""),
-		  0, 0, NULL },	/* a duplicate key: the first one counts */
+		/* a duplicate key: the first one counts */
+		{ HEADER SCENARIO("pos", YAML)
+		  DEFAULTS(",\"exit_code\":\"0\""), 0, 0, NULL },
 		{ HEADER ZSH, -FD_ERR_INVALID, 2,
 		  "scenario 'pos' has no scenario record before it" },
 		{ HEADER "\n" SCENARIO("pos", "id: pos\\nsteps: [\\n"),

@@ -28,7 +28,8 @@
 #define RULE "02ea4563-ec10-4974-b7de-12e65aa4f9b3"
 
 #define HEADER \
-	"{\"record\":\"run\",\"run_id\":\"" RUN "\",\"host_name\":\"ci-box\"," \
+	"{\"record\":\"run\",\"run_id\":\"" RUN "\"," \
+	"\"host_name\":\"ci-box\"," \
 	"\"os_type\":\"linux\",\"os_version\":\"6.1.0-18-amd64\"," \
 	"\"arch\":\"x86_64\",\"start_time\":\"2026-12-03T13:15:00.000000Z\"," \
 	"\"firedrill_version\":\"0.1.0\",\"emulator\":{\"pid\":100," \
@@ -57,7 +58,8 @@
 
 /* The child is written first (the emulator reaps it first). */
 #define RECORD \
-	HEADER SCENARIO("pos", "{os: macos, os_version: '14.5', name: mbp-ci}") \
+	HEADER \
+	SCENARIO("pos", "{os: macos, os_version: '14.5', name: mbp-ci}") \
 	PROC("pos", 1, true, 201, 200, "defaults", SHADOW, "00.150000") \
 	PROC("pos", 0, false, 200, 100, "zsh", "[\"zsh\"]", "00.100000") \
 	SCENARIO("lin", "{os: linux}") \
@@ -208,7 +210,8 @@ static void test_telemetry__defend_shape(void **state)
 	(void)state;
 	load(&rr);
 	ev = fd_telemetry_event(&rr, 0, 1796303760.0);
-	assert_string_equal(s(ev, "@timestamp"), "2026-12-03T13:15:00.150000Z");
+	assert_string_equal(s(ev, "@timestamp"),
+			    "2026-12-03T13:15:00.150000Z");
 	v = cJSON_GetObjectItem(cJSON_GetObjectItem(ev, "event"), "category");
 	assert_true(cJSON_IsArray(v));
 	assert_string_equal(cJSON_GetArrayItem(v, 0)->valuestring, "process");
@@ -344,7 +347,8 @@ static void test_telemetry__feeds_the_engine(void **state)
 		"process and host.os.type:macos and event.type:start and "
 		"process.name:(defaults or mkpassdb) and process.args:"
 		"(ShadowHashData or \\\"-dump\\\")\",\"severity\":\"high\","
-		"\"risk_score\":73,\"timestamp_override\":\"event.ingested\"}");
+		"\"risk_score\":73,"
+		"\"timestamp_override\":\"event.ingested\"}");
 	assert_int_equal(fd_ruleset_load_file(&set, path_of("rule.json"), &d),
 			 0);
 	out = fopen(path_of("run.jsonl"), "w");	/* reused for alerts */

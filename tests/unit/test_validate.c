@@ -400,7 +400,7 @@ static void test_validate__junit_escapes_and_counts(void **state)
 	buf[n] = '\0';
 	fclose(f);
 	unlink(path);
-	assert_non_null(strstr(buf, "got '&lt;medium&gt;'"));
+	assert_non_null(strstr(buf, "got &apos;&lt;medium&gt;&apos;"));
 	assert_non_null(strstr(buf, "tests=\"6\" failures=\"1\""));
 }
 
