@@ -330,11 +330,18 @@ int fd_cli_check_rules(const struct fd_pack *pk,
 		for (size_t k = 0; k < sc->nexpects; k++) {
 			const struct fd_expect *ex = &sc->expects[k];
 
-			if (fd_ruleset_find(set, ex->rule_id))
+			if (fd_ruleset_find_version(set, ex->rule_id,
+						    ex->version))
 				continue;
-			fprintf(stderr, "%s:%d:%d: rule '%s' is not in the "
-				"rules folder\n", sc->path, ex->pos.line,
-				ex->pos.col, ex->rule_id);
+			if (ex->version && fd_ruleset_find(set, ex->rule_id))
+				fprintf(stderr, "%s:%d:%d: rule '%s' has no "
+					"version %d in the rules folder\n",
+					sc->path, ex->pos.line, ex->pos.col,
+					ex->rule_id, ex->version);
+			else
+				fprintf(stderr, "%s:%d:%d: rule '%s' is not in "
+					"the rules folder\n", sc->path,
+					ex->pos.line, ex->pos.col, ex->rule_id);
 			rc = FD_EXIT_USAGE;
 		}
 	}

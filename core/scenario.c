@@ -25,6 +25,7 @@
 #define MAX_PARENTS	16
 #define MAX_RULES	256	/* rules under test in one scenario */
 #define MAX_COUNT	1000000L
+#define MAX_RULE_VERSION	1000000L
 #define MAX_MS		(24L * 3600 * 1000)
 #define DEFAULT_TIMEOUT_MS	10000L
 
@@ -901,11 +902,11 @@ static const struct schema step_schema = {
 
 enum {
 	EX_RULE, EX_COUNT, EX_SEVERITY, EX_RISK, EX_TACTIC, EX_TECHNIQUE,
-	EX_SUBTECHNIQUE, EX_DEADLINE
+	EX_SUBTECHNIQUE, EX_DEADLINE, EX_VERSION
 };
 static const char *const expect_keys[] = {
 	"rule", "count", "severity", "risk_score", "tactic", "technique",
-	"subtechnique", "deadline", NULL
+	"subtechnique", "deadline", "version", NULL
 };
 
 /* "N" or ">= N" (spaces around either part are allowed). */
@@ -971,6 +972,12 @@ static int expect_key(struct ctx *c, int key, const struct node *k,
 				&ex->subtechniques);
 	case EX_DEADLINE:
 		return get_duration(c, k, v, 1, &ex->deadline_ms);
+	case EX_VERSION:
+		err = get_uint(c, k, v, MAX_RULE_VERSION, &val);
+		if (!err && val == 0)
+			err = fail(c, v, "'version' must be 1 or more");
+		ex->version = err ? 0 : (int)val;
+		return err;
 	}
 	return 0;
 }
@@ -1120,7 +1127,24 @@ static const struct node *map_get(const struct node *map, const char *key)
 	return NULL;
 }
 
-/* Each expectation names a rule under test, once; each rule has one. */
+/* The earlier expectation for the same rule and version, or NULL. */
+static const struct fd_expect *same_target(const struct fd_scenario *sc,
+					   size_t i)
+{
+	const struct fd_expect *ex = &sc->expects[i];
+
+	for (size_t k = 0; k < i; k++)
+		if (sc->expects[k].version == ex->version &&
+		    strcmp(sc->expects[k].rule_id, ex->rule_id) == 0)
+			return &sc->expects[k];
+	return NULL;
+}
+
+/*
+ * Each expectation names a rule under test; each rule has at least one.
+ * A rule may have one expectation per version, plus one without a version
+ * for every version not named.
+ */
 static int check_rules(struct ctx *c)
 {
 	const struct fd_expect *claimed[MAX_RULES] = { 0 };
@@ -1129,6 +1153,7 @@ static int check_rules(struct ctx *c)
 
 	for (size_t i = 0; i < sc->nexpects; i++) {
 		const struct node *v = map_get(c->expect->kids[i], "rule");
+		const struct fd_expect *twin = same_target(sc, i);
 		size_t r = 0;
 
 		while (r < sc->rules.n &&
@@ -1137,10 +1162,16 @@ static int check_rules(struct ctx *c)
 		if (r == sc->rules.n)
 			return fail(c, v, "rule '%s' is not in 'rules'",
 				    SHOW(v, buf));
-		if (claimed[r])
+		if (twin && twin->version)
 			return fail(c, v, "a second expectation for rule '%s' "
-				    "(first at line %d)", SHOW(v, buf),
-				    claimed[r]->pos.line);
+				    "version %d (first at line %d)",
+				    SHOW(v, buf), twin->version,
+				    twin->pos.line);
+		if (twin)
+			return fail(c, v, "a second expectation for rule '%s' "
+				    "(first at line %d; add 'version' to tell "
+				    "them apart)", SHOW(v, buf),
+				    twin->pos.line);
 		claimed[r] = &sc->expects[i];
 	}
 	for (size_t r = 0; r < sc->rules.n; r++)

@@ -80,6 +80,8 @@ struct fd_expect {
 	struct fd_strv techniques;	/* e.g. T1003 */
 	struct fd_strv subtechniques;	/* e.g. T1003.008 */
 	long deadline_ms;	/* 0: default from the rule's schedule */
+	int version;		/* only this rule version; 0: every loaded
+				   version no other expectation names */
 	struct fd_pos pos;	/* where the expectation starts */
 };
 

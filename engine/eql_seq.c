@@ -206,6 +206,7 @@ struct sample_cand {
 struct samplekey {
 	struct kentry e;
 	bool done;
+	uint64_t touched;	/* 1 + ord of the last event offered */
 	unsigned char ncand[5];
 	struct sample_cand cand[5][5];
 	size_t result[5];
@@ -254,8 +255,10 @@ struct fd_eql_stream {
 	struct pend **heap;
 	size_t nheap, capheap;
 	size_t *result;
-	size_t since_sweep;
+	size_t since_sweep, swept_keys;
 	struct pipe_state *pipes;
+	struct samplekey **touched;	/* keys the current event reached */
+	size_t captouched;
 	struct buf log;		/* FD_EQL_STREAM_UNSORTED evidence */
 	size_t nlog;
 	/* delivery */
@@ -877,13 +880,15 @@ static bool seqkey_idle(const struct fd_eql *q, struct seqkey *ks,
 	return idle && !ks->has_lead;
 }
 
-/* Free the keys that nothing can match any more; amortized O(1). */
+/* Free the keys that nothing can match any more.  A sweep costs the keys
+ * held, at most the survivors of the last sweep plus the events since, so
+ * waiting for as many events as survivors keeps it O(1) per event. */
 static void seq_sweep(struct fd_eql_stream *s)
 {
 	size_t i;
 
 	if (++s->since_sweep < EQL_SWEEP_EVERY ||
-	    s->since_sweep < s->keys.n)
+	    s->since_sweep < s->swept_keys)
 		return;
 	s->since_sweep = 0;
 	for (i = 0; i < s->keys.nb; i++) {
@@ -897,6 +902,7 @@ static void seq_sweep(struct fd_eql_stream *s)
 			}
 		}
 	}
+	s->swept_keys = s->keys.n;
 }
 
 static int seq_process(struct fd_eql_stream *s)
@@ -1117,17 +1123,19 @@ static bool sample_assign(struct samplekey *sk, size_t f, size_t nf,
 	return false;
 }
 
+/* Offer the event to every filter it matches, then try each key it
+ * touched, so an event can fill whichever filter leaves the earliest
+ * events to the others. */
 static int sample_process(struct fd_eql_stream *s)
 {
 	const struct evidence *ev = &s->ev;
-	size_t nf = s->q->nterms, f, i;
+	size_t nf = s->q->nterms, f, i, ntouched = 0;
 
 	for (f = 0; f < nf; f++) {
 		if (!has_term(ev, (int)f))
 			continue;
 		for (i = 0; i < ev->count[f]; i++) {
 			struct samplekey *sk;
-			uint64_t used[5];
 
 			sk = sample_key(s, &ev->tup[ev->first[f] + i]);
 			if (!sk)
@@ -1140,8 +1148,20 @@ static int sample_process(struct fd_eql_stream *s)
 			sk->cand[f][sk->ncand[f]].ord = ev->ord;
 			sk->cand[f][sk->ncand[f]].index = ev->index;
 			sk->ncand[f]++;
-			sk->done = sample_assign(sk, 0, nf, used);
+			if (sk->touched == ev->ord + 1)
+				continue;
+			sk->touched = ev->ord + 1;
+			if (grow(&s->touched, &s->captouched, ntouched + 1,
+				 sizeof(*s->touched)))
+				return -FD_ERR_NOMEM;
+			s->touched[ntouched++] = sk;
 		}
+	}
+	for (i = 0; i < ntouched; i++) {
+		uint64_t used[5];
+
+		s->touched[i]->done = sample_assign(s->touched[i], 0, nf,
+						    used);
 	}
 	return 0;
 }
@@ -1404,6 +1424,7 @@ void fd_eql_stream_free(struct fd_eql_stream *s)
 	free(s->kcount);
 	free(s->odo);
 	free(s->comps);
+	free(s->touched);
 	free(s->comp.p);
 	free(s->ev.tup);
 	free(s->ev.bytes.p);

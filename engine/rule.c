@@ -792,6 +792,21 @@ int fd_ruleset_load_dir(struct fd_ruleset *set, const char *dir,
 	return rc;
 }
 
+const struct fd_rule *fd_ruleset_find_version(const struct fd_ruleset *set,
+					      const char *rule_id,
+					      int version)
+{
+	if (version == 0)
+		return fd_ruleset_find(set, rule_id);
+	for (size_t i = 0; i < set->n; i++) {
+		const struct fd_rule *r = set->rules[i];
+
+		if (r->version == version && !strcmp(r->rule_id, rule_id))
+			return r;
+	}
+	return NULL;
+}
+
 const struct fd_rule *fd_ruleset_find(const struct fd_ruleset *set,
 				      const char *rule_id)
 {

@@ -69,6 +69,11 @@ int fd_ruleset_load_dir(struct fd_ruleset *set, const char *dir,
 const struct fd_rule *fd_ruleset_find(const struct fd_ruleset *set,
 				      const char *rule_id);
 
+/* The rule with this rule_id and version (0: the highest), or NULL. */
+const struct fd_rule *fd_ruleset_find_version(const struct fd_ruleset *set,
+					      const char *rule_id,
+					      int version);
+
 /* Release everything the set holds; the struct itself is the caller's. */
 void fd_ruleset_release(struct fd_ruleset *set);
 

@@ -58,10 +58,14 @@ bool fd_alert_filter_match(const struct fd_alert_filter *f,
 			   const cJSON *alert)
 {
 	const char *when;
-	double t;
+	double t, version;
 
 	if (f->rule_id && !field_is(alert, "kibana.alert.rule.rule_id",
 				    f->rule_id))
+		return false;
+	if (f->version && (fd_field_number(alert, "kibana.alert.rule.version",
+					   &version) < 0 ||
+			   version != (double)f->version))
 		return false;
 	if (f->run_id && !field_contains(alert, "process.executable",
 					 f->run_id))

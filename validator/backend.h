@@ -34,6 +34,7 @@ struct fd_backend_cfg {
 /* Which alerts belong to one expectation: never a time window alone. */
 struct fd_alert_filter {
 	const char *rule_id;
+	int version;		/* kibana.alert.rule.version; 0: any */
 	const char *run_id;	/* must appear in process.executable */
 	const char *scenario;	/* "<run_id>/<scenario>/" likewise */
 	const char *host_name;	/* host.name; NULL: any */
@@ -73,7 +74,8 @@ struct fd_backend {
 	int (*search_alerts)(void *ctx, const struct fd_alert_filter *f,
 			     size_t n, struct fd_alert_list *out,
 			     struct fd_diag *diag);
-	int (*rule_state)(void *ctx, const char *rule_id,
+	/* version 0: the version the backend runs (the highest). */
+	int (*rule_state)(void *ctx, const char *rule_id, int version,
 			  struct fd_rule_state *st, struct fd_diag *diag);
 	void (*close)(void *ctx);
 };

@@ -123,12 +123,14 @@ static int embedded_search(void *ctx, const struct fd_alert_filter *f,
 	return 0;
 }
 
-static int embedded_rule_state(void *ctx, const char *rule_id,
+static int embedded_rule_state(void *ctx, const char *rule_id, int version,
 			       struct fd_rule_state *st,
 			       struct fd_diag *diag)
 {
 	struct embedded *e = ctx;
 	const struct fd_ruleset *set = e->cfg->rules;
+	const struct fd_rule *want = fd_ruleset_find_version(set, rule_id,
+							     version);
 
 	(void)diag;
 	memset(st, 0, sizeof(*st));
@@ -136,8 +138,7 @@ static int embedded_rule_state(void *ctx, const char *rule_id,
 		const struct fd_rule *r = set->rules[i];
 		const struct fd_rule_run *run = &e->runs[i];
 
-		if (strcmp(r->rule_id, rule_id) ||
-		    r != fd_ruleset_find(set, rule_id))
+		if (r != want)
 			continue;
 		st->found = true;
 		st->enabled = r->enabled;

@@ -35,6 +35,8 @@ static void rule_label(const struct fd_verdict *v, char *buf, size_t len)
 {
 	if (!v->rule_id)
 		snprintf(buf, len, "-");
+	else if (v->version)
+		snprintf(buf, len, "%.8s v%d", v->rule_id, v->version);
 	else
 		snprintf(buf, len, "%.8s", v->rule_id);
 }
@@ -43,7 +45,7 @@ void fd_report_table(FILE *out, const struct fd_verdicts *vs, bool color)
 {
 	int ws = width_of("SCENARIO"), wr = width_of("RULE");
 	int wc = width_of("EXPECTATION"), wo = width_of("INCONCLUSIVE");
-	char rule[16];
+	char rule[32];
 
 	for (size_t i = 0; i < vs->n; i++) {
 		const struct fd_verdict *v = &vs->v[i];
@@ -136,6 +138,8 @@ static void junit_case(FILE *f, const struct fd_verdict *v)
 	xml_escaped(f, v->scenario);
 	fputs("\" name=\"", f);
 	xml_escaped(f, v->rule_id ? v->rule_id : "scenario");
+	if (v->version)
+		fprintf(f, " v%d", v->version);
 	fputs(": ", f);
 	xml_escaped(f, v->check);
 	fprintf(f, "\" time=\"%.3f\">", v->ttd > 0 ? v->ttd : 0.0);
@@ -208,6 +212,8 @@ static cJSON *verdict_json(const struct fd_verdict *v)
 		cJSON_AddNullToObject(o, "rule_id");
 	if (v->rule_name)
 		cJSON_AddStringToObject(o, "rule_name", v->rule_name);
+	if (v->version)
+		cJSON_AddNumberToObject(o, "rule_version", v->version);
 	cJSON_AddStringToObject(o, "check", v->check);
 	cJSON_AddStringToObject(o, "outcome", fd_outcome_name(v->outcome));
 	cJSON_AddStringToObject(o, "reason", v->reason);

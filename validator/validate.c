@@ -85,6 +85,7 @@ static struct fd_verdict *add_verdict(struct fd_verdicts *vs,
 	v->path = p->sc->path;
 	v->rule_id = p->ex ? p->ex->rule_id : NULL;
 	v->rule_name = p->rule ? p->rule->name : NULL;
+	v->version = p->filter.version;
 	v->outcome = o;
 	v->ttd = -1;
 	snprintf(v->check, sizeof(v->check), "%s", check);
@@ -470,6 +471,79 @@ static double default_deadline(const struct pending *p,
 	return 900.0 + margin;
 }
 
+/* Is version pinned by another expectation of sc for the same rule? */
+static bool version_pinned(const struct fd_scenario *sc, const char *rule_id,
+			   int version)
+{
+	for (size_t i = 0; i < sc->nexpects; i++)
+		if (sc->expects[i].version == version &&
+		    !strcmp(sc->expects[i].rule_id, rule_id))
+			return true;
+	return false;
+}
+
+/*
+ * The rule versions one expectation applies to: the one it names, or
+ * every loaded version of its rule that no other expectation of the
+ * scenario names.  Without rules (a live backend) it is the version the
+ * backend runs, as one target with rule NULL.
+ */
+static size_t expect_targets(const struct fd_scenario *sc,
+			     const struct fd_expect *ex,
+			     const struct fd_ruleset *rules,
+			     const struct fd_rule **out, size_t max)
+{
+	size_t n = 0;
+
+	if (!rules || ex->version) {
+		out[0] = rules ? fd_ruleset_find_version(rules, ex->rule_id,
+							 ex->version) : NULL;
+		return 1;
+	}
+	for (size_t i = 0; i < rules->n && n < max; i++) {
+		const struct fd_rule *r = rules->rules[i];
+
+		if (!strcmp(r->rule_id, ex->rule_id) &&
+		    !version_pinned(sc, r->rule_id, r->version))
+			out[n++] = r;
+	}
+	return n;
+}
+
+static struct pending *add_pending(struct pending **ps, size_t *np)
+{
+	struct pending *grown = realloc(*ps, (*np + 1) * sizeof(**ps));
+
+	if (!grown)
+		return NULL;
+	*ps = grown;
+	memset(&grown[*np], 0, sizeof(**ps));
+	return &grown[(*np)++];
+}
+
+static void init_pending(struct pending *p, const struct fd_runrec *rr,
+			 const struct fd_scenario *sc,
+			 const struct fd_expect *ex, const struct fd_rule *rule,
+			 const struct fd_validate_opts *opts)
+{
+	p->rr = rr;
+	p->sc = sc;
+	p->ex = ex;
+	p->rule = rule;
+	snprintf(p->frag, sizeof(p->frag), "%s/%s/", rr->run_id, sc->id);
+	scenario_window(rr, sc->id, &p->ev_from, &p->ev_to);
+	p->filter.rule_id = ex->rule_id;
+	p->filter.version = rule ? rule->version : ex->version;
+	p->filter.run_id = rr->run_id;
+	p->filter.host_name = sc->host.name ? sc->host.name : rr->host_name;
+	p->filter.from = p->ev_from - TIME_SLACK_S;
+	p->filter.to = p->ev_to + TIME_SLACK_S;
+	p->deadline = mono_now() + default_deadline(p, opts);
+	p->blocked_by = killed_stand_in(rr, sc->id);
+}
+
+#define MAX_VERSIONS 64
+
 static int build_pending(const struct fd_runrec *rr,
 			 const struct fd_ruleset *rules,
 			 const struct fd_validate_opts *opts,
@@ -477,40 +551,25 @@ static int build_pending(const struct fd_runrec *rr,
 {
 	struct pending *ps = NULL;
 	size_t np = 0;
-	double now = mono_now();
 
 	for (size_t s = 0; s < rr->nscenarios; s++) {
 		const struct fd_scenario *sc = rr->scenarios[s];
 
 		for (size_t e = 0; e < sc->nexpects; e++) {
-			struct pending *grown, *p;
+			const struct fd_rule *targets[MAX_VERSIONS];
+			size_t nt = expect_targets(sc, &sc->expects[e], rules,
+						   targets, MAX_VERSIONS);
 
-			grown = realloc(ps, (np + 1) * sizeof(*ps));
-			if (!grown) {
-				free(ps);
-				return -FD_ERR_NOMEM;
+			for (size_t t = 0; t < nt; t++) {
+				struct pending *p = add_pending(&ps, &np);
+
+				if (!p) {
+					free(ps);
+					return -FD_ERR_NOMEM;
+				}
+				init_pending(p, rr, sc, &sc->expects[e],
+					     targets[t], opts);
 			}
-			ps = grown;
-			p = &ps[np++];
-			memset(p, 0, sizeof(*p));
-			p->rr = rr;
-			p->sc = sc;
-			p->ex = &sc->expects[e];
-			p->rule = rules ? fd_ruleset_find(rules,
-							  p->ex->rule_id) :
-				  NULL;
-			snprintf(p->frag, sizeof(p->frag), "%s/%s/",
-				 rr->run_id, sc->id);
-			scenario_window(rr, sc->id, &p->ev_from, &p->ev_to);
-			p->filter.rule_id = p->ex->rule_id;
-			p->filter.run_id = rr->run_id;
-			p->filter.scenario = p->frag;
-			p->filter.host_name = sc->host.name ? sc->host.name :
-					      rr->host_name;
-			p->filter.from = p->ev_from - TIME_SLACK_S;
-			p->filter.to = p->ev_to + TIME_SLACK_S;
-			p->deadline = now + default_deadline(p, opts);
-			p->blocked_by = killed_stand_in(rr, sc->id);
 		}
 	}
 	*out = ps;
@@ -595,7 +654,9 @@ static size_t poll_cycle(const struct fd_backend *be, void *ctx,
 	for (size_t i = 0; i < np; i++)
 		if (!ps[i].done) {
 			idx[nf] = i;
-			f[nf++] = ps[i].filter;
+			f[nf] = ps[i].filter;
+			/* frag lives in the item, which may have moved */
+			f[nf++].scenario = ps[i].frag;
 		}
 	if (be->search_alerts(ctx, f, nf, al, &d) < 0) {
 		backend_failed(vs, ps, np, &d);
@@ -609,7 +670,8 @@ static size_t poll_cycle(const struct fd_backend *be, void *ctx,
 				p->ex->count == 0;
 
 		memset(&st, 0, sizeof(st));
-		if (be->rule_state(ctx, p->ex->rule_id, &st, &d) < 0) {
+		if (be->rule_state(ctx, p->ex->rule_id, p->filter.version,
+				   &st, &d) < 0) {
 			backend_failed(vs, ps, np, &d);
 			goto out;
 		}

@@ -35,6 +35,7 @@ struct fd_verdict {
 	const char *path;
 	const char *rule_id;	/* NULL for a scenario-level row */
 	const char *rule_name;	/* NULL when not known */
+	int version;		/* the rule version checked; 0: unknown */
 	char check[96];		/* e.g. "count == 1", "severity high" */
 	enum fd_outcome outcome;
 	char reason[512];	/* what was expected and what was seen */

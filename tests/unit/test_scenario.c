@@ -508,7 +508,31 @@ REFUSE(expect_rule_not_in_rules, BASE "  - rule: r2\n    count: 0\n", INVALID,
 REFUSE(rule_without_expectation, "id: t\ntitle: x\nrules: [r1, r2]\n"
        STEPS EXPECT, INVALID, 3, 13, "no expectation for rule 'r2'")
 REFUSE(second_expectation, BASE "  - rule: r1\n", INVALID, 8, 11,
-       "a second expectation for rule 'r1' (first at line 7)")
+       "a second expectation for rule 'r1' (first at line 7; add "
+       "'version' to tell them apart)")
+REFUSE(second_expectation_same_version,
+       BASE "    version: 2\n  - rule: r1\n    version: 2\n", INVALID, 9,
+       11, "a second expectation for rule 'r1' version 2 (first at line 7)")
+REFUSE(version_zero, BASE "    version: 0\n", INVALID, 8, 14,
+       "'version' must be 1 or more")
+
+/* One expectation per version, and one for every version not named. */
+static void test_scenario__expectations_per_version(void **state)
+{
+	static const char text[] = BASE "    count: 0\n"
+		"  - rule: r1\n    version: 107\n    count: 1\n"
+		"  - rule: r1\n    version: 112\n    count: 1\n";
+	struct fd_scenario *sc = parse_ok(text);
+
+	(void)state;
+	assert_int_equal(sc->nexpects, 3);
+	assert_int_equal(sc->expects[0].version, 0);
+	assert_int_equal(sc->expects[0].count, 0);
+	assert_int_equal(sc->expects[1].version, 107);
+	assert_int_equal(sc->expects[2].version, 112);
+	assert_int_equal(sc->expects[2].count, 1);
+	fd_scenario_free(sc);
+}
 
 static void test_scenario__too_many_rules(void **state)
 {
@@ -1126,6 +1150,9 @@ int main(void)
 		cmocka_unit_test(test_scenario__expect_rule_not_in_rules),
 		cmocka_unit_test(test_scenario__rule_without_expectation),
 		cmocka_unit_test(test_scenario__second_expectation),
+		cmocka_unit_test(test_scenario__second_expectation_same_version),
+		cmocka_unit_test(test_scenario__version_zero),
+		cmocka_unit_test(test_scenario__expectations_per_version),
 		cmocka_unit_test(test_scenario__too_many_rules),
 		cmocka_unit_test(test_scenario__diag_format),
 		cmocka_unit_test(test_scenario__no_diag_and_unterminated),

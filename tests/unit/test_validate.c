@@ -125,11 +125,12 @@ static int fake_search(void *ctx, const struct fd_alert_filter *f, size_t n,
 	return 0;
 }
 
-static int fake_state(void *ctx, const char *rule_id,
+static int fake_state(void *ctx, const char *rule_id, int version,
 		      struct fd_rule_state *st, struct fd_diag *diag)
 {
 	(void)ctx;
 	(void)rule_id;
+	(void)version;
 	(void)diag;
 	*st = F.state;
 	return 0;
