@@ -30,6 +30,7 @@ int fd_cmd_run(int argc, char **argv);
 int fd_cmd_emulate(int argc, char **argv);
 int fd_cmd_validate(int argc, char **argv);
 int fd_cmd_query(int argc, char **argv);
+int fd_cmd_diff(int argc, char **argv);
 
 /* Print "firedrill: " and the message to stderr. */
 void fd_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -101,6 +102,11 @@ struct fd_cli_validate_args {
  */
 int fd_cli_emulate(const struct fd_pack *pk,
 		   const struct fd_cli_emulate_args *a, char *run_dir);
+
+struct fd_runrec;
+
+/* Write the embedded telemetry of rr to path; 0 or -1 (printed). */
+int fd_cli_write_events(const struct fd_runrec *rr, const char *path);
 
 /* Validate the run in run_dir; returns the exit status of the verdicts. */
 int fd_cli_validate(const char *run_dir, const struct fd_ruleset *rules,

@@ -197,7 +197,8 @@ static int walk(const char *dir, struct names *out)
 				rc = -1;
 	}
 	closedir(d);
-	qsort(here.v, here.n, sizeof(*here.v), cmp_str);
+	if (here.n > 1)
+		qsort(here.v, here.n, sizeof(*here.v), cmp_str);
 	for (size_t i = 0; i < here.n && rc == 0; i++) {
 		struct stat st;
 

@@ -24,6 +24,8 @@ static const struct fd_cmd cmds[] = {
 	{ "validate", fd_cmd_validate,
 	  "check a run's expectations on a detection backend" },
 	{ "query", fd_cmd_query, "run a KQL or EQL query over NDJSON events" },
+	{ "diff", fd_cmd_diff,
+	  "show which scenarios two rule versions catch differently" },
 	{ NULL, NULL, NULL },
 };
 

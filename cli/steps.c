@@ -141,7 +141,7 @@ static double now_s(void)
 }
 
 /* Embedded telemetry: the run record's processes as ECS events. */
-static int write_events(const struct fd_runrec *rr, const char *path)
+int fd_cli_write_events(const struct fd_runrec *rr, const char *path)
 {
 	FILE *f = fopen(path, "w");
 	size_t n = 0;
@@ -207,7 +207,7 @@ static int run_backend(const struct fd_backend *be, const char *run_dir,
 	}
 	snprintf(events, sizeof(events), "%s/events.ndjson", run_dir);
 	if ((be->caps & FD_BACKEND_CAN_INGEST) &&
-	    (write_events(rr, events) < 0 ||
+	    (fd_cli_write_events(rr, events) < 0 ||
 	     be->ingest(ctx, events, &d) < 0)) {
 		if (d.msg[0])
 			fd_cli_error("backend '%s': %s", be->name,

@@ -39,8 +39,9 @@ bool fd_eql_is_sequence(const struct fd_eql *q);
  *
  * Sequences order events by @timestamp (ties by push order).  By default
  * events must be pushed in that order, results come out as soon as they
- * are decided and memory stays bounded by maxspan; an event older than its
- * predecessor makes push return -FD_ERR_INVALID.  With
+ * are decided and memory stays bounded by maxspan; an event that matches
+ * a filter but is older than one seen before makes push return
+ * -FD_ERR_INVALID (the stream stays usable).  With
  * FD_EQL_STREAM_UNSORTED the stream keeps what it needs of each relevant
  * event and sorts them at flush instead.  Events without a usable
  * @timestamp take no part in a sequence.  Samples ignore time and come out

@@ -231,8 +231,8 @@ struct evidence {
 
 struct pipe_state {
 	int64_t seen;		/* head */
-	size_t *ring;		/* tail: n results */
-	size_t count, start;
+	size_t *ring;		/* tail: the last n results, oldest at start */
+	size_t cap, count, start;
 };
 
 struct fd_eql_stream {
@@ -288,17 +288,21 @@ static void deliver_from(struct fd_eql_stream *s, size_t level,
 		}
 		if (!p->n)
 			return;
-		if (ps->count == (size_t)p->n) {
+		if ((uint64_t)ps->count == (uint64_t)p->n) {
 			memcpy(ps->ring + ps->start * s->width, idx,
 			       s->width * sizeof(*idx));
-			ps->start = (ps->start + 1) % (size_t)p->n;
-		} else {
-			size_t at = (ps->start + ps->count) % (size_t)p->n;
-
-			memcpy(ps->ring + at * s->width, idx,
-			       s->width * sizeof(*idx));
-			ps->count++;
+			ps->start = (ps->start + 1) % ps->count;
+			return;
 		}
+		/* the ring grows with what it keeps, never to n up front */
+		if (grow(&ps->ring, &ps->cap, (ps->count + 1) * s->width,
+			 sizeof(*ps->ring))) {
+			s->err = -FD_ERR_NOMEM;
+			return;
+		}
+		memcpy(ps->ring + ps->count * s->width, idx,
+		       s->width * sizeof(*idx));
+		ps->count++;
 		return;
 	}
 	if (!s->err && s->emit) {
@@ -322,13 +326,12 @@ static void flush_pipes(struct fd_eql_stream *s)
 
 	for (level = 0; level < q->npipes; level++) {
 		struct pipe_state *ps = &s->pipes[level];
-		size_t n = (size_t)q->pipes[level].n;
 
 		if (!q->pipes[level].tail)
 			continue;
 		for (k = 0; k < ps->count; k++)
 			deliver_from(s, level + 1,
-				     ps->ring + ((ps->start + k) % n) *
+				     ps->ring + ((ps->start + k) % ps->count) *
 						s->width);
 		ps->count = 0;
 		ps->start = 0;
@@ -1307,16 +1310,10 @@ int fd_eql_stream_new(const struct fd_eql *q, unsigned flags,
 	s->pipes = calloc(q->npipes + 1, sizeof(*s->pipes));
 	if (!s->kstart || !s->kcount || !s->odo || !s->result || !s->pipes)
 		goto nomem;
-	for (i = 0; i < q->npipes; i++) {
-		if (!q->pipes[i].tail || !q->pipes[i].n)
-			continue;
-		if ((uint64_t)q->pipes[i].n > SIZE_MAX / 8 / s->width)
-			goto nomem;
-		s->pipes[i].ring = malloc((size_t)q->pipes[i].n * s->width *
-					  sizeof(size_t));
-		if (!s->pipes[i].ring)
-			goto nomem;
-	}
+	/* Buffers are never NULL, so tuple offsets always have a base. */
+	if (buf_reserve(&s->ev.bytes, 64) || buf_reserve(&s->comp, 64) ||
+	    buf_reserve(&s->log, 64))
+		goto nomem;
 	*out = s;
 	return 0;
 nomem:
@@ -1362,7 +1359,7 @@ int fd_eql_stream_push(struct fd_eql_stream *s, const cJSON *doc,
 		return rc ? (s->err = rc) : 0;
 	}
 	if (s->has_now && s->ev.ts < s->now)
-		return -FD_ERR_INVALID;
+		return s->ev.mask ? -FD_ERR_INVALID : 0;
 	rc = seq_process(s);
 	return rc ? (s->err = rc) : 0;
 }

@@ -29,6 +29,8 @@ struct fd_backend_cfg {
 	const char *run_dir;		/* the run directory */
 	const struct fd_ruleset *rules;	/* embedded: the rules to run */
 	const struct fd_runrec *rr;	/* the run being validated */
+	const char *alerts_file;	/* embedded: in run_dir; NULL:
+					   "alerts.ndjson" */
 };
 
 /* Which alerts belong to one expectation: never a time window alone. */

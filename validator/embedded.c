@@ -80,7 +80,8 @@ static int embedded_ingest(void *ctx, const char *events_path,
 	FILE *out;
 	int rc;
 
-	snprintf(path, sizeof(path), "%s/alerts.ndjson", e->cfg->run_dir);
+	snprintf(path, sizeof(path), "%s/%s", e->cfg->run_dir,
+		 e->cfg->alerts_file ? e->cfg->alerts_file : "alerts.ndjson");
 	out = fopen(path, "w");
 	if (!out)
 		return fd_diag_set(diag, FD_ERR_IO, 0, 0, "cannot write '%s': %s",

@@ -88,6 +88,46 @@ static size_t count_scenarios(const struct fd_verdicts *vs)
 	return n;
 }
 
+static bool same_form(const struct fd_verdict *a, const struct fd_verdict *b)
+{
+	return a->rule_id && b->rule_id && a->version == b->version &&
+	       !strcmp(a->rule_id, b->rule_id);
+}
+
+/* One line per rule version ("form"): its checks and outcomes. */
+static void summary_by_form(FILE *out, const struct fd_verdicts *vs,
+			    bool color)
+{
+	for (size_t i = 0; i < vs->n; i++) {
+		const struct fd_verdict *v = &vs->v[i];
+		struct fd_verdicts sub = { 0 };
+		char rule[32];
+		bool seen = false;
+
+		for (size_t k = 0; k < i && !seen; k++)
+			seen = same_form(&vs->v[k], v);
+		if (seen || !v->rule_id)
+			continue;
+		for (size_t k = i; k < vs->n; k++)
+			if (same_form(&vs->v[k], v)) {
+				sub.n++;
+				sub.count[vs->v[k].outcome]++;
+			}
+		rule_label(v, rule, sizeof(rule));
+		fprintf(out, "  %s: %zu check%s:", rule, sub.n,
+			sub.n == 1 ? "" : "s");
+		for (int o = 0; o < FD_OUTCOME_LAST; o++) {
+			if (o > FD_FAIL && !sub.count[o])
+				continue;
+			fprintf(out, "%s %s%zu %s%s", o ? "," : "",
+				color && sub.count[o] ? outcome_color(o) : "",
+				sub.count[o], fd_outcome_name(o),
+				color && sub.count[o] ? "\033[0m" : "");
+		}
+		fputc('\n', out);
+	}
+}
+
 void fd_report_summary(FILE *out, const struct fd_verdicts *vs, bool color)
 {
 	fprintf(out, "%zu check%s in %zu scenario%s:", vs->n,
@@ -102,6 +142,7 @@ void fd_report_summary(FILE *out, const struct fd_verdicts *vs, bool color)
 			color && vs->count[o] ? "\033[0m" : "");
 	}
 	fputc('\n', out);
+	summary_by_form(out, vs, color);
 }
 
 static void xml_escaped(FILE *f, const char *s)

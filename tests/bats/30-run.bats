@@ -59,9 +59,15 @@ YAML
 	# Two processes for the positive (zsh and defaults), one negative.
 	run grep -c '"record":"process"' "$SCRATCH/run/run.jsonl"
 	assert_output 3
-	# One alert, on the stand-in whose argv is the attacker's command.
+	# One alert per form of the rule (rules/ holds three), each on the
+	# stand-in whose argv is the attacker's command.
 	run grep -c . "$SCRATCH/run/alerts.ndjson"
-	assert_output 1
+	assert_output 3
+	for v in 107 109 112; do
+		run grep -c "\"kibana.alert.rule.version\":$v" \
+			"$SCRATCH/run/alerts.ndjson"
+		assert_output 1
+	done
 	run grep -o '"args":\["defaults","read","/var/db/dslocal/nodes/Default/users/alice.plist","ShadowHashData"\]' \
 		"$SCRATCH/run/alerts.ndjson"
 	assert_status 0
@@ -183,10 +189,12 @@ YAML
 	run fd run --out "$SCRATCH/run" --tmpdir "$TMPDIR" \
 		--junit "$SCRATCH/junit.xml" --json "$SCRATCH/report.json" "$SCEN"
 	assert_status 0
+	# 5 checks of the positive and 1 of the negative, for each of the
+	# three forms of the rule in rules/.
 	run grep -c '<testcase ' "$SCRATCH/junit.xml"
-	assert_output 6
+	assert_output 18
 	run grep -c '"outcome":' "$SCRATCH/report.json"
-	assert_output 6
+	assert_output 18
 	run grep '"exit_status":' "$SCRATCH/report.json"
 	assert_output --partial "0"
 }

@@ -844,43 +844,105 @@ static void test_scenario__pack_rules_exist(void **state)
 	free_pack(&files, scs);
 }
 
-/* What the issue asks the dumping-account-hashes pack to hold. */
+/*
+ * What issues 2 and 3 ask the dumping-account-hashes pack to hold: each
+ * command, and what each form of the rule must do with it (v107 KQL, the
+ * 2025 EQL form as v109, the 2026 EQL form as v112).
+ */
+static const int versions[] = { 107, 109, 112 };
+
 static const struct {
 	const char *id;
 	const char *os;
 	const char *run;
 	const char *argv;	/* args joined by spaces */
 	const char *parent;	/* NULL: none */
-	long count;
+	long count[3];		/* per entry of versions[] */
 } pack[] = {
 	{ "dah-defaults-read-shadowhashdata", "macos", "defaults",
-	  "read /var/db/dslocal/nodes/Default/users/alice.plist "
-	  "ShadowHashData", NULL, 1 },
-	{ "dah-mkpassdb-dump", "macos", "mkpassdb", "-dump", NULL, 1 },
+	  "read /var/db/dslocal/nodes/Default/users/alice.plist ShadowHashData", NULL, { 1, 1, 1 } },
+	{ "dah-mkpassdb-dump", "macos", "mkpassdb",
+	  "-dump", NULL, { 1, 1, 1 } },
 	{ "dah-defaults-shadowhashdata-dump", "macos", "defaults",
-	  "ShadowHashData -dump", NULL, 1 },
+	  "ShadowHashData -dump", NULL, { 1, 1, 1 } },
 	{ "dah-defaults-read-shadowhashdata-under-zsh", "macos", "defaults",
-	  "read /var/db/dslocal/nodes/Default/users/alice.plist "
-	  "ShadowHashData", "zsh", 1 },
-	{ "dah-neg-defaults-read-dock", "macos", "defaults",
-	  "read com.apple.dock", NULL, 0 },
-	{ "dah-neg-mkpassdb-double-dash-dump", "macos", "mkpassdb", "--dump",
-	  NULL, 0 },
-	{ "dah-neg-defaults-read-lowercase-shadowhashdata", "macos",
-	  "defaults", "read /var/db/dslocal/nodes/Default/users/alice.plist "
-	  "shadowhashdata", NULL, 0 },
-	{ "dah-neg-uppercase-defaults-name", "macos", "DEFAULTS",
-	  "read /var/db/dslocal/nodes/Default/users/alice.plist "
-	  "ShadowHashData", NULL, 0 },
-	{ "dah-neg-linux-host", "linux", "defaults",
-	  "read /var/db/dslocal/nodes/Default/users/alice.plist "
-	  "ShadowHashData", NULL, 0 },
+	  "read /var/db/dslocal/nodes/Default/users/alice.plist ShadowHashData", "zsh", { 1, 1, 1 } },
+	{ "dah-defaults-read-dock", "macos", "defaults",
+	  "read com.apple.dock", NULL, { 0, 0, 0 } },
+	{ "dah-mkpassdb-double-dash-dump", "macos", "mkpassdb",
+	  "--dump", NULL, { 0, 0, 0 } },
+	{ "dah-defaults-read-lowercase-shadowhashdata", "macos", "defaults",
+	  "read /var/db/dslocal/nodes/Default/users/alice.plist shadowhashdata", NULL, { 0, 1, 1 } },
+	{ "dah-uppercase-defaults-name", "macos", "DEFAULTS",
+	  "read /var/db/dslocal/nodes/Default/users/alice.plist ShadowHashData", NULL, { 0, 0, 0 } },
+	{ "dah-linux-host", "linux", "defaults",
+	  "read /var/db/dslocal/nodes/Default/users/alice.plist ShadowHashData", NULL, { 0, 0, 0 } },
+	{ "dah-dscl-read-shadowhashdata", "macos", "dscl",
+	  ". -read /Users/alice ShadowHashData", NULL, { 0, 0, 1 } },
+	{ "dah-dscl-read-native-shadowhashdata", "macos", "dscl",
+	  ". -read /Users/alice dsAttrTypeNative:ShadowHashData", NULL, { 0, 0, 0 } },
+	{ "dah-plutil-print-user-plist", "macos", "plutil",
+	  "-p /var/db/dslocal/nodes/Default/users/alice.plist", NULL, { 0, 0, 1 } },
+	{ "dah-cat-user-plist", "macos", "cat",
+	  "/var/db/dslocal/nodes/Default/users/alice.plist", NULL, { 0, 0, 1 } },
+	{ "dah-strings-user-plist", "macos", "strings",
+	  "/var/db/dslocal/nodes/Default/users/alice.plist", NULL, { 0, 0, 1 } },
+	{ "dah-xxd-user-plist", "macos", "xxd",
+	  "/var/db/dslocal/nodes/Default/users/alice.plist", NULL, { 0, 0, 1 } },
+	{ "dah-head-user-plist", "macos", "head",
+	  "-c 4096 /var/db/dslocal/nodes/Default/users/alice.plist", NULL, { 0, 0, 1 } },
+	{ "dah-mkpassdb-shadowhashdata", "macos", "mkpassdb",
+	  "ShadowHashData", NULL, { 1, 1, 0 } },
+	{ "dah-defaults-dump", "macos", "defaults",
+	  "-dump", NULL, { 1, 1, 0 } },
+	{ "dah-mkpassdb-uppercase-dump", "macos", "mkpassdb",
+	  "-DUMP", NULL, { 0, 1, 0 } },
 };
+
+/* The expectation that applies to version v: its own, else the default. */
+static const struct fd_expect *expect_for(const struct fd_scenario *sc,
+					  int v)
+{
+	const struct fd_expect *dflt = NULL;
+
+	for (size_t i = 0; i < sc->nexpects; i++) {
+		if (sc->expects[i].version == v)
+			return &sc->expects[i];
+		if (sc->expects[i].version == 0)
+			dflt = &sc->expects[i];
+	}
+	return dflt;
+}
+
+static void check_pack_expect(const struct fd_scenario *sc, size_t k,
+			      size_t f)
+{
+	const struct fd_expect *ex = expect_for(sc, versions[f]);
+
+	if (!ex)
+		print_error("%s: nothing expected of v%d\n", sc->id,
+			    versions[f]);
+	assert_non_null(ex);
+	assert_string_equal(ex->rule_id, SEED_RULE);
+	assert_int_equal(ex->count_op, FD_COUNT_EXACT);
+	if (ex->count != pack[k].count[f])
+		print_error("%s: v%d expects %ld\n", sc->id, versions[f],
+			    ex->count);
+	assert_int_equal(ex->count, pack[k].count[f]);
+	if (pack[k].count[f] == 0)
+		return;
+	assert_string_equal(ex->severity, "high");
+	assert_int_equal(ex->risk_score, 73);
+	assert_true(fd_strv_contains(&ex->tactics, "TA0006"));
+	assert_true(fd_strv_contains(&ex->techniques, "T1003"));
+	/* Only the 2026 form maps the sub-technique. */
+	assert_int_equal(fd_strv_contains(&ex->subtechniques, "T1003.008"),
+			 versions[f] == 112);
+}
 
 static void check_pack_entry(const struct fd_scenario *sc, size_t k)
 {
 	const struct fd_step *st = &sc->steps[0];
-	const struct fd_expect *ex = &sc->expects[0];
 	char argv[512] = "";
 	size_t used = 0;
 
@@ -894,16 +956,8 @@ static void check_pack_entry(const struct fd_scenario *sc, size_t k)
 	assert_int_equal(st->parents.n, pack[k].parent ? 1 : 0);
 	if (pack[k].parent)
 		assert_string_equal(st->parents.v[0], pack[k].parent);
-	assert_int_equal(sc->nexpects, 1);
-	assert_string_equal(ex->rule_id, SEED_RULE);
-	assert_int_equal(ex->count_op, FD_COUNT_EXACT);
-	assert_int_equal(ex->count, pack[k].count);
-	if (pack[k].count == 0)
-		return;
-	assert_string_equal(ex->severity, "high");
-	assert_int_equal(ex->risk_score, 73);
-	assert_true(fd_strv_contains(&ex->tactics, "TA0006"));
-	assert_true(fd_strv_contains(&ex->techniques, "T1003"));
+	for (size_t f = 0; f < 3; f++)
+		check_pack_expect(sc, k, f);
 }
 
 static void test_scenario__pack_covers_the_issue(void **state)
