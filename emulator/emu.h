@@ -67,6 +67,8 @@ struct fd_emu {
 	volatile sig_atomic_t *stop;	/* the signal asking us to stop */
 	int wake_fd;		/* readable when a signal arrived */
 	bool subreaper;		/* orphans of a chain come back to us */
+	struct fd_scenario *const *scs;	/* the run's plan, for the header */
+	size_t nscs;
 };
 
 /* Microseconds since the epoch, and a monotonic clock in microseconds. */
@@ -111,6 +113,7 @@ int fd_spawn_step(struct fd_emu *e, const struct fd_scenario *sc, size_t si,
 void fd_record_time(int64_t us, char *buf, size_t len);
 void fd_record_argv(struct fd_jsonw *w, const struct fd_step *st, size_t d);
 int fd_record_header(struct fd_emu *e, const char *run_id);
+int fd_record_end(struct fd_emu *e, size_t done, bool complete);
 /* Append the step's process lines to w. */
 void fd_record_step(struct fd_jsonw *w, const struct fd_emu *e,
 		    const struct fd_scenario *sc, size_t si,

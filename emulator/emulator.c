@@ -762,6 +762,12 @@ static int run_all(struct fd_emu *e, struct fd_scenario *const *scs,
 		else
 			rc = run_scenario(e, scs[i]);
 	}
+	if (e->rec_fd >= 0) {
+		int erc = fd_record_end(e, i, rc == 0 && !*e->stop);
+
+		if (rc == 0)
+			rc = erc;
+	}
 	if ((rc == 0 || rc == -FD_ERR_INTERRUPTED) && *e->stop) {
 		pending_sig = *e->stop;
 		rc = fd_diag_set(e->diag, FD_ERR_INTERRUPTED, 0, 0,
@@ -820,6 +826,8 @@ int fd_emulate(struct fd_scenario *const *scs, size_t n,
 	rc = signals_start(&sigs, &e);
 	if (rc < 0)
 		goto out;
+	e.scs = scs;
+	e.nscs = n;
 	rc = run_all(&e, scs, n, run_id);
 	close_if(&e.devnull);
 	close_if(&e.out_fd);

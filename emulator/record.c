@@ -208,6 +208,34 @@ int fd_record_header(struct fd_emu *e, const char *run_id)
 	put_str(&w, "standin_dir", e->dir);
 	put_str(&w, "run_user", e->def_cred.name);
 	put_bool(&w, "dry_run", false);
+	fd_jsonw_key(&w, "planned");
+	fd_jsonw_begin_array(&w);
+	for (size_t i = 0; i < e->nscs; i++)
+		fd_jsonw_string(&w, e->scs[i]->id);
+	fd_jsonw_end_array(&w);
+	fd_jsonw_end_object(&w);
+	fd_jsonw_newline(&w);
+	rc = flush(e, &w);
+	fd_jsonw_free(&w);
+	return rc;
+}
+
+/*
+ * The last line: how many scenarios ran and whether the run finished.  A
+ * record without it was cut short (the emulator was killed), and the
+ * validator says so instead of passing what it has.
+ */
+int fd_record_end(struct fd_emu *e, size_t done, bool complete)
+{
+	struct fd_jsonw w;
+	int rc;
+
+	fd_jsonw_init(&w);
+	fd_jsonw_begin_object(&w);
+	put_str(&w, "record", "end");
+	put_time(&w, "end_time", fd_emu_now_us());
+	put_int(&w, "scenarios", (long long)done);
+	put_bool(&w, "complete", complete);
 	fd_jsonw_end_object(&w);
 	fd_jsonw_newline(&w);
 	rc = flush(e, &w);

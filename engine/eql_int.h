@@ -213,7 +213,6 @@ struct eql_token {
 	size_t tlen;
 	int64_t l;		/* EQL_T_INT */
 	double d;		/* EQL_T_DEC */
-	bool adjacent;		/* no space or comment before this token */
 };
 
 /* Human name of a token type, for messages ("')'", "a string"). */

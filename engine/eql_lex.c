@@ -25,7 +25,6 @@ struct lexer {
 	int line, col;		/* of pos */
 	struct eql_token *toks;
 	size_t n, cap;
-	bool adjacent;
 };
 
 static const struct {
@@ -185,8 +184,6 @@ static struct eql_token *push(struct lexer *lx, enum eql_tok type,
 	t->line = line;
 	t->col = col;
 	t->len = lx->pos - off;
-	t->adjacent = lx->adjacent;
-	lx->adjacent = true;
 	return t;
 }
 
@@ -223,7 +220,6 @@ static int skip_blank(struct lexer *lx)
 		} else {
 			return 0;
 		}
-		lx->adjacent = false;
 	}
 }
 
@@ -584,7 +580,7 @@ int eql_lex(struct eql_arena *a, const char *src, struct eql_token **toks,
 {
 	struct lexer lx = {
 		.arena = a, .diag = diag, .src = src, .len = strlen(src),
-		.line = 1, .col = 1, .adjacent = true,
+		.line = 1, .col = 1,
 	};
 	int rc;
 

@@ -341,6 +341,10 @@ static int read_header(struct fd_runrec *rr, cJSON *json,
 	if (!valid_run_id(rr->run_id))
 		return bad(l, FD_ERR_INVALID, "'%s' may hold only letters, "
 			   "digits and '-'", "run_id");
+	rr->planned = get(l, "planned");
+	if (rr->planned && !cJSON_IsArray(rr->planned))
+		return bad(l, FD_ERR_INVALID, "'planned' must be a list of "
+			   "scenario ids");
 	return 0;
 }
 
@@ -357,13 +361,15 @@ static int add_scenario(struct fd_runrec *rr, const struct line *l)
 {
 	const char *id = NULL, *source = NULL, *path = NULL;
 	struct fd_scenario *sc, **grown;
+	bool complete = true, *done;
 	struct fd_diag sd;
 	char where[700];
 	int rc;
 
 	if ((rc = need_string(l, "scenario", &id)) < 0 ||
 	    (rc = need_string(l, "source", &source)) < 0 ||
-	    (rc = opt_string(l, "path", &path)) < 0)
+	    (rc = opt_string(l, "path", &path)) < 0 ||
+	    (rc = opt_bool(l, "complete", &complete)) < 0)
 		return rc;
 	if (find_scenario(rr, id))
 		return bad(l, FD_ERR_INVALID, "scenario '%s' appears twice",
@@ -387,6 +393,14 @@ static int add_scenario(struct fd_runrec *rr, const struct line *l)
 		return -FD_ERR_NOMEM;
 	}
 	rr->scenarios = grown;
+	done = realloc(rr->scenario_complete,
+		       (rr->nscenarios + 1) * sizeof(*done));
+	if (!done) {
+		fd_scenario_free(sc);
+		return -FD_ERR_NOMEM;
+	}
+	rr->scenario_complete = done;
+	done[rr->nscenarios] = complete;
 	rr->scenarios[rr->nscenarios++] = sc;
 	return 0;
 }
@@ -502,6 +516,11 @@ static int add_record(struct fd_runrec *rr, cJSON *json, struct line *l)
 	if (!strcmp(kind, "scenario")) {
 		l->what = "scenario record";
 		rc = add_scenario(rr, l);
+	} else if (!strcmp(kind, "end")) {
+		l->what = "end record";
+		rr->ended = true;
+		rr->complete = true;
+		rc = opt_bool(l, "complete", &rr->complete);
 	} else {
 		rc = 0;		/* a later version's record: ignored */
 	}
@@ -588,6 +607,7 @@ void fd_runrec_release(struct fd_runrec *rr)
 	for (size_t i = 0; i < rr->nprocs; i++)
 		cJSON_Delete(rr->procs[i].json);
 	free(rr->scenarios);
+	free(rr->scenario_complete);
 	free(rr->procs);
 	cJSON_Delete(rr->header);
 	memset(rr, 0, sizeof(*rr));

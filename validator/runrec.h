@@ -55,7 +55,11 @@ struct fd_runrec {
 	bool dry_run;
 	cJSON *header;		/* owned */
 	struct fd_scenario **scenarios;	/* in run order; owned */
+	bool *scenario_complete;	/* per scenario: all its steps ran */
 	size_t nscenarios;
+	const cJSON *planned;	/* the header's scenario ids, or NULL */
+	bool ended;		/* the record has its "end" line */
+	bool complete;		/* ... and the run finished */
 	struct fd_runrec_proc *procs;	/* in file order; owned */
 	size_t nprocs;
 };

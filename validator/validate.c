@@ -78,7 +78,7 @@ static struct fd_verdict *add_verdict(struct fd_verdicts *vs,
 	memset(v, 0, sizeof(*v));
 	while (order < p->rr->nscenarios &&
 	       p->rr->scenarios[order] != p->sc)
-		order++;
+		order++;	/* a run-level row sorts last */
 	v->order = order;
 	v->scenario = p->sc->id;
 	v->title = p->sc->title;
@@ -577,6 +577,65 @@ static int build_pending(const struct fd_runrec *rr,
 	return 0;
 }
 
+static bool scenario_complete(const struct fd_runrec *rr,
+			      const struct fd_scenario *sc)
+{
+	for (size_t i = 0; i < rr->nscenarios; i++)
+		if (rr->scenarios[i] == sc)
+			return !rr->scenario_complete ||
+			       rr->scenario_complete[i];
+	return false;
+}
+
+static bool ran(const struct fd_runrec *rr, const char *id)
+{
+	for (size_t i = 0; i < rr->nscenarios; i++)
+		if (!strcmp(rr->scenarios[i]->id, id))
+			return true;
+	return false;
+}
+
+static void add_run_row(struct fd_verdicts *vs, const struct fd_runrec *rr,
+			const char *scenario, const char *check,
+			const char *reason)
+{
+	struct fd_scenario sc = { .id = (char *)scenario };
+	struct pending p = { .rr = rr, .sc = &sc };
+	struct fd_verdict *v = add_verdict(vs, &p, FD_ERROR, check, "%s",
+					   reason);
+
+	if (v) {
+		v->title = NULL;
+		v->path = NULL;
+	}
+}
+
+/*
+ * A run that did not finish proves nothing about what it did not run: a
+ * record without its end line (the emulator was killed), an interrupted
+ * run, and every planned scenario that never started are ERRORs.
+ */
+static void check_run(struct fd_verdicts *vs, const struct fd_runrec *rr)
+{
+	const cJSON *id;
+
+	if (rr->dry_run)
+		return;
+	if (!rr->ended)
+		add_run_row(vs, rr, "(run)", "run record",
+			    "the run record has no end line: the emulator "
+			    "was killed, or is still running");
+	else if (!rr->complete)
+		add_run_row(vs, rr, "(run)", "run record",
+			    "the emulation was interrupted");
+	cJSON_ArrayForEach(id, rr->planned) {
+		if (cJSON_IsString(id) && !ran(rr, id->valuestring))
+			add_run_row(vs, rr, id->valuestring, "scenario",
+				    "the run stopped before this scenario "
+				    "ran");
+	}
+}
+
 /* Rows decided without asking the backend: blocked or never ran. */
 static bool decide_locally(struct fd_verdicts *vs,
 			   const struct fd_runrec *rr, struct pending *p)
@@ -587,6 +646,11 @@ static bool decide_locally(struct fd_verdicts *vs,
 	if (rr->dry_run) {
 		add_verdict(vs, p, FD_ERROR, check,
 			    "dry run: nothing was spawned");
+		return true;
+	}
+	if (!scenario_complete(rr, p->sc)) {
+		add_verdict(vs, p, FD_ERROR, check,
+			    "the run was interrupted during this scenario");
 		return true;
 	}
 	if (p->ev_from < 0) {
@@ -718,6 +782,7 @@ int fd_validate(const struct fd_runrec *rr, const struct fd_backend *be,
 	rc = build_pending(rr, rules, opts, &ps, &np);
 	if (rc < 0)
 		return rc;
+	check_run(out, rr);
 	for (size_t i = 0; i < np; i++) {
 		if (i == 0 || ps[i].sc != ps[i - 1].sc)
 			check_steps(out, rr, &ps[i]);

@@ -266,3 +266,63 @@ YAML
 	assert_output ""
 	no_standin_left "$TMPDIR"
 }
+
+@test "a run record cut short (no end line) validates as ERROR, exit 3" {
+	write_pair
+	run fd emulate --out "$SCRATCH/run" --tmpdir "$TMPDIR" "$SCEN"
+	assert_status 0
+	sed -i '$d' "$SCRATCH/run/run.jsonl"
+	run fd validate --run "$SCRATCH/run"
+	assert_status 3
+	assert_output --partial "the run record has no end line"
+}
+
+@test "a run record with only its header is an ERROR, not an empty pass" {
+	write_pair
+	run fd emulate --out "$SCRATCH/run" --tmpdir "$TMPDIR" "$SCEN"
+	assert_status 0
+	sed -i '2,$d' "$SCRATCH/run/run.jsonl"
+	run fd validate --run "$SCRATCH/run"
+	assert_status 3
+	assert_output --partial "the run record has no end line"
+	assert_output --partial "the run stopped before this scenario ran"
+}
+
+@test "an interrupted emulation never validates as a pass" {
+	write_pair
+	write_scenario slow <<YAML
+id: t-slow
+title: a stand-in that dwells long enough to be interrupted
+rules: [$SEED_RULE]
+host: {os: macos}
+steps:
+  - run: defaults
+    args: [read, com.apple.dock]
+  - run: defaults
+    args: [read, x, ShadowHashData]
+    dwell: 30s
+    timeout: 60s
+expect:
+  - rule: $SEED_RULE
+    count: 0
+YAML
+	# positive, slow, then negative: interrupt during slow's second step.
+	mv "$SCEN/negative.yaml" "$SCEN/zz-negative.yaml"
+	(cd "$TOP" && exec "$FIREDRILL" emulate --out "$SCRATCH/run" \
+		--tmpdir "$TMPDIR" "$SCEN") >"$SCRATCH/out" 2>&1 &
+	pid=$!
+	for _ in $(seq 100); do
+		ls "$TMPDIR"/firedrill-*/t-slow/defaults >/dev/null 2>&1 &&
+			break
+		sleep 0.1
+	done
+	sleep 0.5
+	kill -INT "$pid"
+	wait "$pid" || true
+	run fd validate --run "$SCRATCH/run"
+	assert_status 3
+	assert_output --partial "the emulation was interrupted"
+	assert_output --partial "the run was interrupted during this scenario"
+	assert_output --partial "t-negative"
+	assert_output --partial "the run stopped before this scenario ran"
+}

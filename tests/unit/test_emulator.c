@@ -987,7 +987,7 @@ static void test_emulator__run_record_format(void **state)
 	cJSON *rec;
 	const char *expect_order[] = { "run", "scenario", "process",
 				       "process", "scenario", "process",
-				       "process", "process" };
+				       "process", "process", "end" };
 	size_t i = 0, k;
 
 	step_init(&st[0], "defaults", shadow_args, NULL);
@@ -1003,7 +1003,7 @@ static void test_emulator__run_record_format(void **state)
 	assert_no_children();
 	assert_int_equal(c->res.spawned, 5);
 	rec = load_record(c);
-	assert_int_equal(cJSON_GetArraySize(rec), 8);
+	assert_int_equal(cJSON_GetArraySize(rec), 9);
 	cJSON_ArrayForEach(l, rec)
 		assert_string_equal(str_of(l, "record"), expect_order[i++]);
 
@@ -1025,6 +1025,15 @@ static void test_emulator__run_record_format(void **state)
 	assert_string_equal(str_of(h, "run_user"), geteuid() == 0 ?
 			    "nobody" : getpwuid(getuid())->pw_name);
 	assert_false(bool_of(h, "dry_run"));
+	/* The plan, so a validator can tell what never ran. */
+	l = cJSON_GetObjectItemCaseSensitive(h, "planned");
+	assert_int_equal(cJSON_GetArraySize(l), 2);
+	assert_string_equal(cJSON_GetArrayItem(l, 1)->valuestring, "second");
+	/* The end line: the run finished. */
+	l = cJSON_GetArrayItem(rec, 8);
+	assert_true(bool_of(l, "complete"));
+	assert_int_equal(num_of(l, "scenarios"), 2);
+	assert_true(is_time(str_of(l, "end_time")));
 	em = cJSON_GetObjectItemCaseSensitive(h, "emulator");
 	assert_true(cJSON_IsObject(em));
 	assert_int_equal(num_of(em, "pid"), getpid());

@@ -180,6 +180,8 @@ static int setup(void **state)
 	add_scenario(fx, 0, positive_yaml);
 	add_scenario(fx, 1, negative_yaml);
 	fx->rr.run_id = RUN;
+	fx->rr.ended = true;
+	fx->rr.complete = true;
 	fx->rr.host_name = "test-host";
 	fx->rr.scenarios = fx->sc;
 	fx->rr.nscenarios = 2;

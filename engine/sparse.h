@@ -1,0 +1,56 @@
+/*
+ * sparse.h - parse a JSON text into only what a set of field paths reads.
+ *
+ * A struct fd_sparse holds dotted field paths (as fd_query_fields() gives
+ * them) and buffers reused from one text to the next.  fd_sparse_parse()
+ * checks the whole text and returns a cJSON document that keeps only the
+ * object members on the way to those paths and the whole values at their
+ * ends, so fd_field_visit() gives, for every path of the set, exactly what
+ * it gives on the fully parsed document: same values, same order.  A path
+ * with '*' (a KQL field pattern, or "*" for free text) may read any field:
+ * then every value is kept.
+ */
+#ifndef FD_SPARSE_H
+#define FD_SPARSE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <cjson/cJSON.h>
+
+struct fd_sparse;
+
+/* A new, empty path set (nothing is kept but the structure's root). */
+int fd_sparse_new(struct fd_sparse **out);
+
+/*
+ * Add the path prefix.path (prefix may be NULL: path alone).  Adding a path
+ * twice is harmless; an empty path reads nothing and is ignored.
+ */
+int fd_sparse_add(struct fd_sparse *sp, const char *prefix, const char *path);
+
+/* Add n paths (a list as fd_query_fields() returns it). */
+int fd_sparse_add_list(struct fd_sparse *sp, const char *const *paths,
+		       size_t n);
+
+/* True when a pattern among the paths makes every value kept. */
+bool fd_sparse_keeps_all(const struct fd_sparse *sp);
+
+/*
+ * Parse text[0..len).  The text is accepted exactly when
+ * cJSON_ParseWithLength() accepts it and nothing but whitespace (bytes up
+ * to 0x20, as cJSON skips them) follows the value.  Returns 0 and *doc,
+ * read-only and valid until the next parse or fd_sparse_free() (never
+ * cJSON_Delete() it); -FD_ERR_SYNTAX with *err_off (may be NULL) the
+ * offset where the text went wrong; or -FD_ERR_NOMEM.  Memory is reused:
+ * a stream of texts needs what its largest text needs, nothing more.
+ */
+int fd_sparse_parse(struct fd_sparse *sp, const char *text, size_t len,
+		    const cJSON **doc, size_t *err_off);
+
+/* Bytes the set and its buffers hold now (to show memory is constant). */
+size_t fd_sparse_footprint(const struct fd_sparse *sp);
+
+void fd_sparse_free(struct fd_sparse *sp);
+
+#endif
