@@ -108,6 +108,12 @@ struct fd_runrec;
 /* Write the embedded telemetry of rr to path; 0 or -1 (printed). */
 int fd_cli_write_events(const struct fd_runrec *rr, const char *path);
 
+/* 0 when name is NULL or a known backend, else FD_EXIT_USAGE (printed). */
+int fd_cli_check_backend(const char *name);
+
+/* " embedded ..." : the backends this build has. */
+const char *fd_cli_backend_names(void);
+
 /* Validate the run in run_dir; returns the exit status of the verdicts. */
 int fd_cli_validate(const char *run_dir, const struct fd_ruleset *rules,
 		    const struct fd_cli_validate_args *a);

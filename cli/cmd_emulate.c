@@ -52,6 +52,10 @@ int fd_cmd_emulate(int argc, char **argv)
 		fd_opts_usage(stderr, opts, &help);
 		return FD_EXIT_USAGE;
 	}
+	if (ea.out && !*ea.out) {
+		fd_cli_error("emulate: --out needs a folder name");
+		return FD_EXIT_USAGE;
+	}
 	status = fd_cli_load_pack((const char *const *)argv + first,
 				  (size_t)(argc - first), &pk);
 	if (status)

@@ -31,7 +31,7 @@ int fd_cmd_run(int argc, char **argv)
 	struct fd_cli_emulate_args ea = { 0 };
 	struct fd_cli_validate_args va = { 0 };
 	const char *rules_dir = NULL;
-	struct fd_ruleset rules;
+	struct fd_ruleset rules = { 0 };
 	struct fd_pack pk;
 	char run_dir[PATH_MAX];
 	const char *defaults[1];
@@ -67,6 +67,10 @@ int fd_cmd_run(int argc, char **argv)
 	ea.quiet = va.quiet;
 	defaults[0] = fd_cli_data_path(NULL, "FIREDRILL_SCENARIOS",
 				       "scenarios");
+	if (ea.out && !*ea.out) {
+		fd_cli_error("run: --out needs a folder name");
+		return FD_EXIT_USAGE;
+	}
 	status = fd_cli_load_pack(first < argc ?
 				  (const char *const *)argv + first :
 				  defaults,
@@ -74,7 +78,9 @@ int fd_cmd_run(int argc, char **argv)
 				  &pk);
 	if (status)
 		return status;
-	status = fd_cli_load_rules(fd_cli_data_path(rules_dir,
+	status = fd_cli_check_backend(va.backend);
+	if (status == 0)
+		status = fd_cli_load_rules(fd_cli_data_path(rules_dir,
 						    "FIREDRILL_RULES",
 						    "rules"), &rules);
 	if (status == 0)

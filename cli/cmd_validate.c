@@ -26,7 +26,7 @@ int fd_cmd_validate(int argc, char **argv)
 {
 	struct fd_cli_validate_args va = { 0 };
 	const char *run_dir = NULL, *rules_dir = NULL;
-	struct fd_ruleset rules;
+	struct fd_ruleset rules = { 0 };
 	bool shown;
 	int first, status;
 	const struct fd_opt opts[] = {

@@ -302,6 +302,7 @@ int fd_cli_load_rules(const char *path, struct fd_ruleset *set)
 	int rc;
 
 	memset(set, 0, sizeof(*set));
+	set->skip_unsupported = true;
 	fd_diag_clear(&d);
 	if (stat(path, &st) != 0) {
 		fd_cli_error("cannot read rules '%s': %s", path,
@@ -314,6 +315,16 @@ int fd_cli_load_rules(const char *path, struct fd_ruleset *set)
 		if (!d.file[0])
 			snprintf(d.file, sizeof(d.file), "%s", path);
 		fprintf(stderr, "%s\n", fd_diag_format(&d, msg, sizeof(msg)));
+		fd_ruleset_release(set);
+		return FD_EXIT_USAGE;
+	}
+	for (size_t i = 0; i < set->nskipped; i++)
+		fprintf(stderr, "firedrill: skipped %s\n",
+			set->skipped[i].message);
+	if (set->n == 0) {
+		fd_cli_error("no rule that the engine can run in '%s'%s", path,
+			     S_ISDIR(st.st_mode) ? " (it reads *.json and "
+			     "*.ndjson files)" : "");
 		fd_ruleset_release(set);
 		return FD_EXIT_USAGE;
 	}
@@ -334,7 +345,13 @@ int fd_cli_check_rules(const struct fd_pack *pk,
 			if (fd_ruleset_find_version(set, ex->rule_id,
 						    ex->version))
 				continue;
-			if (ex->version && fd_ruleset_find(set, ex->rule_id))
+			if (fd_ruleset_skipped(set, ex->rule_id))
+				fprintf(stderr, "%s:%d:%d: rule '%s' cannot run "
+					"here: %s\n", sc->path, ex->pos.line,
+					ex->pos.col, ex->rule_id,
+					fd_ruleset_skipped(set, ex->rule_id)
+					->message);
+			else if (ex->version && fd_ruleset_find(set, ex->rule_id))
 				fprintf(stderr, "%s:%d:%d: rule '%s' has no "
 					"version %d in the rules folder\n",
 					sc->path, ex->pos.line, ex->pos.col,

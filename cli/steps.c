@@ -104,6 +104,8 @@ int fd_cli_emulate(const struct fd_pack *pk,
 	o.keep = a->keep;
 	o.log = a->quiet ? NULL : stderr;
 	rc = fd_emulate(pk->v, pk->n, &o, &res, &d);
+	if (rc < 0 && !a->out)
+		rmdir(run_dir);	/* nothing was written: leave nothing */
 	name_run_dir(a, run_dir, res.run_id);
 	sig = fd_emulate_pending_signal();
 	if (rc == -FD_ERR_INTERRUPTED && sig) {
@@ -232,6 +234,26 @@ out:
 	return status;
 }
 
+int fd_cli_check_backend(const char *name)
+{
+	if (!name || fd_backend_find(name))
+		return 0;
+	fd_cli_error("unknown backend '%s' (known:%s)", name,
+		     fd_cli_backend_names());
+	return FD_EXIT_USAGE;
+}
+
+const char *fd_cli_backend_names(void)
+{
+	static char names[256];
+	size_t used = 0;
+
+	for (size_t i = 0; fd_backends[i] && used < sizeof(names); i++)
+		used += (size_t)snprintf(names + used, sizeof(names) - used,
+					 " %s", fd_backends[i]->name);
+	return names;
+}
+
 int fd_cli_validate(const char *run_dir, const struct fd_ruleset *rules,
 		    const struct fd_cli_validate_args *a)
 {
@@ -242,10 +264,8 @@ int fd_cli_validate(const char *run_dir, const struct fd_ruleset *rules,
 	struct fd_diag d;
 	int status;
 
-	if (!be) {
-		fd_cli_error("unknown backend '%s' (known: embedded)", name);
-		return FD_EXIT_USAGE;
-	}
+	if (!be)
+		return fd_cli_check_backend(name);
 	fd_diag_clear(&d);
 	snprintf(path, sizeof(path), "%s/run.jsonl", run_dir);
 	if (fd_runrec_load(path, &rr, &d) < 0) {

@@ -609,7 +609,7 @@ static void print_step(const struct fd_emu *e, const struct fd_scenario *sc,
 	FILE *out = e->opts->log;
 	size_t n = fd_emu_chain_len(st), d, k;
 
-	fprintf(out, "  step %zu: deadline %ld ms, dwell %ld ms\n", si,
+	fprintf(out, "  step %zu: deadline %ld ms, dwell %ld ms\n", si + 1,
 		st->timeout_ms > 0 ? st->timeout_ms : DEFAULT_TIMEOUT_MS,
 		st->dwell_ms);
 	for (d = 0; d < n; d++) {
@@ -657,7 +657,7 @@ static void progress(const struct fd_emu *e, const struct fd_scenario *sc,
 
 	if (!out)
 		return;
-	fprintf(out, "%s step %zu: %s", sc->id, si,
+	fprintf(out, "%s step %zu: %s", sc->id, si + 1,
 		fd_emu_name(&sc->steps[si], n - 1));
 	if (!t->started)
 		fprintf(out, " never started");

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #ifdef __linux__
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #endif
 
@@ -105,8 +106,24 @@ static void drop_privileges(const struct fd_emu_cred *cr, int rfd)
 	}
 }
 
+/*
+ * Linux: die with the parent, so that a SIGKILLed emulator leaves no
+ * stand-in running.  Set after the privilege drop, which clears it.
+ */
+static void die_with_parent(pid_t parent)
+{
+#ifdef __linux__
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != parent)
+		_exit(127);	/* the parent is already gone */
+#else
+	(void)parent;
+#endif
+}
+
 static void child_exec(const struct launch *l)
 {
+	pid_t parent = getppid();
 	static const int sigs[] = {
 		SIGINT, SIGTERM, SIGCHLD, SIGPIPE, SIGHUP, SIGQUIT, SIGALRM,
 		SIGUSR1, SIGUSR2,
@@ -135,6 +152,7 @@ static void child_exec(const struct launch *l)
 	rfd = FD_REPORT_FD;
 	close_from(5, l->max_fd);
 	drop_privileges(l->cr, rfd);
+	die_with_parent(parent);
 	if (chdir(l->cwd) < 0)
 		child_fail(rfd, FD_STAGE_CHDIR);
 	execve(l->path, l->argv, l->envp);

@@ -16,6 +16,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 #ifdef __APPLE__
 #include <mach-o/dyld.h>
 #endif
@@ -251,6 +254,12 @@ static int run_child(const struct plan *p)
 		return EXIT_EXEC;
 	}
 	if (pid == 0) {
+#ifdef __linux__
+		/* Die with this parent: a killed chain leaves nothing. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() == 1)
+			_exit(EXIT_EXEC);
+#endif
 		execve(path, p->argv, environ);
 		report(FD_REPORT_FAILED, child_depth, 0, errno,
 		       FD_STAGE_EXEC, now_us());

@@ -554,6 +554,35 @@ static int set_push(struct fd_ruleset *set, struct fd_rule *r)
 	return 0;
 }
 
+/* Note a rule the engine cannot run; returns 0 (skipped) or an error. */
+static int skip_rule(struct fd_ruleset *set, const cJSON *json,
+		     struct fd_diag *diag)
+{
+	const char *id = cJSON_GetStringValue(
+		cJSON_GetObjectItemCaseSensitive(json, "rule_id"));
+	struct fd_rule_skip *grown;
+	char msg[1200];
+
+	grown = realloc(set->skipped, (set->nskipped + 1) * sizeof(*grown));
+	if (!grown)
+		return -FD_ERR_NOMEM;
+	set->skipped = grown;
+	grown = &set->skipped[set->nskipped];
+	grown->rule_id = id ? strdup(id) : NULL;
+	grown->message = strdup(fd_diag_format(diag, msg, sizeof(msg)));
+	if ((id && !grown->rule_id) || !grown->message) {
+		free(grown->rule_id);
+		free(grown->message);
+		return -FD_ERR_NOMEM;
+	}
+	set->nskipped++;
+	if (diag) {		/* the load goes on: no error to report */
+		diag->line = diag->col = 0;
+		diag->msg[0] = '\0';
+	}
+	return 0;
+}
+
 /* Take json (always consumed) as the rule found at line. */
 static int add_rule(struct fd_ruleset *set, struct reader *rd, cJSON *json,
 		    int line, struct fd_diag *diag)
@@ -578,11 +607,13 @@ static int add_rule(struct fd_ruleset *set, struct reader *rd, cJSON *json,
 	rule_label(json, label, sizeof(label));
 	c = (struct check){ .r = r, .label = label, .diag = diag };
 	rc = r->file ? check_rule(&c) : -FD_ERR_NOMEM;
-	if (rc == 0)
-		rc = set_push(set, r);
-	if (rc < 0)
+	if (rc == -FD_ERR_UNSUPPORTED && set->skip_unsupported)
+		rc = skip_rule(set, json, diag);
+	else if (rc == 0)
+		rc = set_push(set, r) < 0 ? -FD_ERR_NOMEM : 1;
+	if (rc != 1)
 		rule_free(r);
-	return rc;
+	return rc < 0 ? rc : 0;
 }
 
 static int walk_array(struct fd_ruleset *set, struct reader *rd,
@@ -822,7 +853,24 @@ const struct fd_rule *fd_ruleset_find(const struct fd_ruleset *set,
 	return best;
 }
 
+const struct fd_rule_skip *fd_ruleset_skipped(const struct fd_ruleset *set,
+					      const char *rule_id)
+{
+	for (size_t i = 0; i < set->nskipped; i++)
+		if (set->skipped[i].rule_id &&
+		    !strcmp(set->skipped[i].rule_id, rule_id))
+			return &set->skipped[i];
+	return NULL;
+}
+
 void fd_ruleset_release(struct fd_ruleset *set)
 {
 	set_truncate(set, 0);
+	for (size_t i = 0; i < set->nskipped; i++) {
+		free(set->skipped[i].rule_id);
+		free(set->skipped[i].message);
+	}
+	free(set->skipped);
+	set->skipped = NULL;
+	set->nskipped = 0;
 }

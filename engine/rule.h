@@ -40,9 +40,24 @@ struct fd_rule {
 	int line;		/* line in an NDJSON file; 1 for a JSON file */
 };
 
+/* A rule that was read but cannot run here (e.g. machine_learning). */
+struct fd_rule_skip {
+	char *rule_id;		/* NULL when the rule has none */
+	char *message;		/* file:line: rule 'Name': why */
+};
+
 struct fd_ruleset {
 	struct fd_rule **rules;
 	size_t n;
+	/*
+	 * Set before loading to keep going past rules the engine cannot
+	 * run (FD_ERR_UNSUPPORTED): they are listed in skipped instead of
+	 * failing the load.  A Kibana export mixes rule types; a scenario
+	 * that names a skipped rule is refused by the caller.
+	 */
+	bool skip_unsupported;
+	struct fd_rule_skip *skipped;
+	size_t nskipped;
 };
 
 /*
@@ -73,6 +88,10 @@ const struct fd_rule *fd_ruleset_find(const struct fd_ruleset *set,
 const struct fd_rule *fd_ruleset_find_version(const struct fd_ruleset *set,
 					      const char *rule_id,
 					      int version);
+
+/* The skipped entry for rule_id, or NULL. */
+const struct fd_rule_skip *fd_ruleset_skipped(const struct fd_ruleset *set,
+					      const char *rule_id);
 
 /* Release everything the set holds; the struct itself is the caller's. */
 void fd_ruleset_release(struct fd_ruleset *set);

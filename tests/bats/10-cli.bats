@@ -81,8 +81,31 @@ load helpers
 	assert_output --partial "no scenario files"
 }
 
-@test "an unknown backend is a usage error" {
-	run fd run --backend nosuch --out "$SCRATCH/run" scenarios
+@test "an unknown backend is a usage error, before anything runs" {
+	run fd run --backend nosuch --out "$SCRATCH/run" --tmpdir "$TMPDIR" \
+		scenarios
 	assert_status 2
-	assert_output --partial "unknown backend 'nosuch'"
+	assert_output --partial "unknown backend 'nosuch' (known: embedded"
+	run ls -A "$TMPDIR"
+	assert_output ""
+	assert_file_not_exists "$SCRATCH/run/run.jsonl"
+}
+
+@test "an empty --out is a usage error with a message" {
+	run fd run --out "" scenarios
+	assert_status 2
+	assert_output --partial "--out needs a folder name"
+	run fd emulate --out= scenarios
+	assert_status 2
+	assert_output --partial "--out needs a folder name"
+}
+
+@test "a failed emulation leaves no half-made run folder behind" {
+	mkdir "$SCRATCH/work"
+	run sh -c "cd '$SCRATCH/work' && '$FIREDRILL' emulate \
+		--tmpdir /nonexistent '$TOP/scenarios'"
+	assert_no_crash
+	[ "$status" -ne 0 ]
+	run ls -A "$SCRATCH/work/firedrill-runs"
+	assert_output ""
 }

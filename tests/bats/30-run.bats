@@ -326,3 +326,81 @@ YAML
 	assert_output --partial "t-negative"
 	assert_output --partial "the run stopped before this scenario ran"
 }
+
+@test "a rule the engine cannot run is skipped with a note, and the rest run" {
+	write_pair
+	mkdir "$SCRATCH/rules"
+	cp "$TOP"/rules/*.json "$SCRATCH/rules/"
+	echo '{"rule_id":"ml-1","name":"Unusual process (ML)","type":"machine_learning","severity":"low","risk_score":21,"anomaly_threshold":50,"machine_learning_job_id":"x"}' \
+		>"$SCRATCH/rules/zz-export.ndjson"
+	run fd run --rules "$SCRATCH/rules" --out "$SCRATCH/run" \
+		--tmpdir "$TMPDIR" "$SCEN"
+	assert_status 0
+	assert_output --partial "skipped $SCRATCH/rules/zz-export.ndjson:1: rule 'Unusual process (ML)'"
+}
+
+@test "a scenario that names a rule the engine cannot run is refused, nothing runs" {
+	mkdir "$SCRATCH/rules"
+	cp "$TOP"/rules/*.json "$SCRATCH/rules/"
+	echo '{"rule_id":"ml-1","name":"Unusual process (ML)","type":"machine_learning","severity":"low","risk_score":21,"anomaly_threshold":50,"machine_learning_job_id":"x"}' \
+		>"$SCRATCH/rules/zz-export.ndjson"
+	write_scenario ml <<YAML
+id: t-ml
+title: expects a machine learning rule
+rules: [ml-1]
+steps:
+  - run: defaults
+expect:
+  - rule: ml-1
+    count: 1
+YAML
+	run fd run --rules "$SCRATCH/rules" --tmpdir "$TMPDIR" "$SCEN"
+	assert_status 2
+	assert_output --regexp "ml\.yaml:[0-9]+:[0-9]+: rule 'ml-1' cannot run here: "
+	run ls -A "$TMPDIR"
+	assert_output ""
+}
+
+@test "an empty rules folder is named as the problem" {
+	write_pair
+	mkdir "$SCRATCH/rules"
+	run fd run --rules "$SCRATCH/rules" --tmpdir "$TMPDIR" "$SCEN"
+	assert_status 2
+	assert_output --partial "no rule that the engine can run in '$SCRATCH/rules'"
+}
+
+@test "SIGKILL of firedrill itself leaves no stand-in running" {
+	write_scenario slow <<YAML
+id: t-slow
+title: a chain that dwells long enough to be killed
+rules: [$SEED_RULE]
+host: {os: macos}
+steps:
+  - run: defaults
+    args: [read, x, ShadowHashData]
+    parents: [launchd, zsh]
+    dwell: 30s
+    timeout: 60s
+expect:
+  - rule: $SEED_RULE
+    count: 1
+YAML
+	(cd "$TOP" && exec "$FIREDRILL" emulate --out "$SCRATCH/run" \
+		--tmpdir "$TMPDIR" "$SCEN") >"$SCRATCH/out" 2>&1 &
+	pid=$!
+	for _ in $(seq 100); do
+		ls "$TMPDIR"/firedrill-*/t-slow/defaults >/dev/null 2>&1 &&
+			break
+		sleep 0.1
+	done
+	sleep 0.5
+	kill -KILL "$pid"
+	wait "$pid" || true
+	# The private folder cannot be removed by a killed process, but
+	# every stand-in dies with its parent.
+	for _ in $(seq 20); do
+		no_standin_left "$TMPDIR" 2>/dev/null && break
+		sleep 0.1
+	done
+	no_standin_left "$TMPDIR"
+}
