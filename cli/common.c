@@ -211,6 +211,26 @@ static int walk(const char *dir, struct names *out)
 	return rc;
 }
 
+/* The same file named twice (or reached twice) is loaded once. */
+static void drop_repeats(struct names *ns)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < ns->n; i++) {
+		char a[PATH_MAX], b[PATH_MAX];
+		bool repeat = false;
+
+		for (size_t k = 0; k < kept && !repeat; k++)
+			repeat = realpath(ns->v[i], a) &&
+				 realpath(ns->v[k], b) && !strcmp(a, b);
+		if (repeat)
+			free(ns->v[i]);
+		else
+			ns->v[kept++] = ns->v[i];
+	}
+	ns->n = kept;
+}
+
 static int collect(const char *const *paths, size_t n, struct names *out)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -252,6 +272,7 @@ int fd_cli_load_pack(const char *const *paths, size_t n, struct fd_pack *pk)
 		names_release(&files);
 		return FD_EXIT_USAGE;
 	}
+	drop_repeats(&files);
 	if (files.n == 0) {
 		fd_cli_error("no scenario files (*.yaml) found");
 		names_release(&files);

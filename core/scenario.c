@@ -1040,6 +1040,29 @@ static int get_steps(struct ctx *c, const struct node *k,
 	return err;
 }
 
+static const struct node *map_get(const struct node *map, const char *key);
+
+/* A negative expects no alert: checks of an alert's fields mean nothing. */
+static int check_negative(struct ctx *c, const struct node *map,
+			  const struct fd_expect *ex)
+{
+	static const char *const alert_keys[] = {
+		"severity", "risk_score", "tactic", "technique", "subtechnique"
+	};
+
+	if (ex->count_op != FD_COUNT_EXACT || ex->count != 0)
+		return 0;
+	for (size_t i = 0; i < 5; i++) {
+		const struct node *v = map_get(map, alert_keys[i]);
+
+		if (v)
+			return fail(c, v, "'%s' cannot be checked when "
+				    "'count' is 0: a negative expects no "
+				    "alert", alert_keys[i]);
+	}
+	return 0;
+}
+
 static int get_expects(struct ctx *c, const struct node *k,
 		       const struct node *v)
 {
@@ -1062,6 +1085,8 @@ static int get_expects(struct ctx *c, const struct node *k,
 		ex->pos.line = v->kids[i]->line;
 		ex->pos.col = v->kids[i]->col;
 		err = walk_map(c, v->kids[i], &expect_schema, ex);
+		if (!err)
+			err = check_negative(c, v->kids[i], ex);
 	}
 	return err;
 }

@@ -33,19 +33,23 @@ static int width_of(const char *s)
 
 static void rule_label(const struct fd_verdict *v, char *buf, size_t len)
 {
+	/* A uuid is long and unique in its first 8 characters; other ids
+	 * are shown whole. */
+	int keep = strlen(v->rule_id ? v->rule_id : "") == 36 ? 8 : 40;
+
 	if (!v->rule_id)
 		snprintf(buf, len, "-");
 	else if (v->version)
-		snprintf(buf, len, "%.8s v%d", v->rule_id, v->version);
+		snprintf(buf, len, "%.*s v%d", keep, v->rule_id, v->version);
 	else
-		snprintf(buf, len, "%.8s", v->rule_id);
+		snprintf(buf, len, "%.*s", keep, v->rule_id);
 }
 
 void fd_report_table(FILE *out, const struct fd_verdicts *vs, bool color)
 {
 	int ws = width_of("SCENARIO"), wr = width_of("RULE");
 	int wc = width_of("EXPECTATION"), wo = width_of("INCONCLUSIVE");
-	char rule[32];
+	char rule[64];
 
 	for (size_t i = 0; i < vs->n; i++) {
 		const struct fd_verdict *v = &vs->v[i];
@@ -101,7 +105,7 @@ static void summary_by_form(FILE *out, const struct fd_verdicts *vs,
 	for (size_t i = 0; i < vs->n; i++) {
 		const struct fd_verdict *v = &vs->v[i];
 		struct fd_verdicts sub = { 0 };
-		char rule[32];
+		char rule[64];
 		bool seen = false;
 
 		for (size_t k = 0; k < i && !seen; k++)

@@ -71,8 +71,14 @@ static struct fd_verdict *add_verdict(struct fd_verdicts *vs,
 	size_t order = 0;
 
 	grown = realloc(vs->v, (vs->n + 1) * sizeof(*grown));
-	if (!grown)
-		return NULL;
+	if (!grown) {
+		/* Out of memory: callers may still set fields; the row is
+		 * lost, and the run cannot pass. */
+		static struct fd_verdict sink;
+
+		vs->count[FD_ERROR]++;
+		return &sink;
+	}
 	vs->v = grown;
 	v = &vs->v[vs->n++];
 	memset(v, 0, sizeof(*v));
@@ -158,7 +164,8 @@ static void check_mitre(struct fd_verdicts *vs, const struct pending *p,
 		return;
 	}
 	add_verdict(vs, p, FD_PASS, check, "%zu alert%s map%s to %s", al->n,
-		    al->n == 1 ? "" : "s", al->n == 1 ? "s" : "", want);
+		    al->n == 1 ? "" : "s", al->n == 1 ? "s" : "",
+		    want)->alerts = al->n;
 }
 
 static void check_severity(struct fd_verdicts *vs, const struct pending *p,
@@ -178,7 +185,8 @@ static void check_severity(struct fd_verdicts *vs, const struct pending *p,
 		return;
 	}
 	add_verdict(vs, p, FD_PASS, check, "severity '%s' on %zu alert%s",
-		    p->ex->severity, al->n, al->n == 1 ? "" : "s");
+		    p->ex->severity, al->n,
+		    al->n == 1 ? "" : "s")->alerts = al->n;
 }
 
 static void check_risk(struct fd_verdicts *vs, const struct pending *p,
@@ -204,7 +212,8 @@ static void check_risk(struct fd_verdicts *vs, const struct pending *p,
 		return;
 	}
 	add_verdict(vs, p, FD_PASS, check, "risk score %d on %zu alert%s",
-		    p->ex->risk_score, al->n, al->n == 1 ? "" : "s");
+		    p->ex->risk_score, al->n,
+		    al->n == 1 ? "" : "s")->alerts = al->n;
 }
 
 /* The attribute checks, each its own verdict, over the alerts found. */
@@ -604,10 +613,8 @@ static void add_run_row(struct fd_verdicts *vs, const struct fd_runrec *rr,
 	struct fd_verdict *v = add_verdict(vs, &p, FD_ERROR, check, "%s",
 					   reason);
 
-	if (v) {
-		v->title = NULL;
-		v->path = NULL;
-	}
+	v->title = NULL;
+	v->path = NULL;
 }
 
 /*
