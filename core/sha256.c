@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -210,4 +211,15 @@ char *fd_sha256_hex(const uint8_t d[FD_SHA256_LEN], char hex[FD_SHA256_HEX])
 	}
 	hex[2 * FD_SHA256_LEN] = '\0';
 	return hex;
+}
+
+void fd_sha256_uuid(const char *name, char *buf, size_t len)
+{
+	uint8_t d[FD_SHA256_LEN];
+
+	fd_sha256_buf(name, strlen(name), d);
+	snprintf(buf, len, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
+		 "%02x%02x%02x%02x%02x%02x", d[0], d[1], d[2], d[3], d[4],
+		 d[5], (d[6] & 0x0f) | 0x50, d[7], (d[8] & 0x3f) | 0x80, d[9],
+		 d[10], d[11], d[12], d[13], d[14], d[15]);
 }

@@ -39,4 +39,8 @@ int fd_sha256_file(const char *path, uint8_t out[FD_SHA256_LEN]);
 /* Lower-case hex of a digest into hex (FD_SHA256_HEX bytes); returns hex. */
 char *fd_sha256_hex(const uint8_t d[FD_SHA256_LEN], char hex[FD_SHA256_HEX]);
 
+/* A name-based id shaped like a uuid (version 5 layout, sha256 bits):
+ * the same name gives the same id.  buf needs 37 bytes. */
+void fd_sha256_uuid(const char *name, char *buf, size_t len);
+
 #endif

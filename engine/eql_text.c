@@ -269,6 +269,39 @@ bool eql_ci_equal(const char *s, size_t n, const char *p, size_t pn)
 	return ci_prefix_at(s, n, 0, p, pn, &end) && end == n;
 }
 
+/* Does a character (as eql_utf8_next() splits them, a stray byte being a
+ * character of its own) start at byte i?  Only a valid sequence whose lead
+ * byte lies at most 3 bytes before can cover i. */
+static bool char_start(const char *s, size_t n, size_t i)
+{
+	size_t k;
+
+	if (i >= n)
+		return true;
+	for (k = 1; k <= 3 && k <= i; k++) {
+		unsigned char c = (unsigned char)s[i - k];
+		uint32_t cp;
+		size_t end;
+
+		if (c < 0x80)
+			return true;
+		if (c < 0xC0)
+			continue;
+		end = eql_utf8_next(s, n, i - k, &cp);
+		return end <= i;
+	}
+	return true;
+}
+
+static size_t next_char(const char *s, size_t n, size_t i)
+{
+	uint32_t cp;
+
+	if ((unsigned char)s[i] < 0x80)
+		return i + 1;
+	return eql_utf8_next(s, n, i, &cp);
+}
+
 long eql_find(const char *s, size_t n, size_t from, const char *p, size_t pn,
 	      bool ci)
 {
@@ -281,15 +314,19 @@ long eql_find(const char *s, size_t n, size_t from, const char *p, size_t pn,
 
 		if (pn == 0)
 			return (long)from;
-		hit = memmem(s + from, n - from, p, pn);
-		return hit ? (long)(hit - s) : -1;
+		/* byte matches of valid UTF-8 always fall on characters;
+		 * the boundary checks matter only for stray bytes */
+		for (i = from; (hit = memmem(s + i, n - i, p, pn)); i++) {
+			i = (size_t)(hit - s);
+			if (char_start(s, n, i) && char_start(s, n, i + pn))
+				return (long)i;
+		}
+		return -1;
 	}
-	for (i = from; i + pn <= n; i++) {
-		if (((unsigned char)s[i] & 0xC0) == 0x80)
-			continue;
+	/* folding keeps lengths, so a match spans pn bytes */
+	for (i = from; i + pn <= n; i = next_char(s, n, i))
 		if (ci_prefix_at(s, n, i, p, pn, NULL))
 			return (long)i;
-	}
 	return -1;
 }
 
@@ -300,10 +337,10 @@ long eql_rfind(const char *s, size_t n, const char *p, size_t pn, bool ci)
 	if (pn > n)
 		return -1;
 	for (i = n - pn + 1; i-- > 0;) {
-		if (((unsigned char)s[i] & 0xC0) == 0x80)
+		if (!char_start(s, n, i))
 			continue;
 		if (ci ? ci_prefix_at(s, n, i, p, pn, NULL) :
-			 !memcmp(s + i, p, pn))
+			 !memcmp(s + i, p, pn) && char_start(s, n, i + pn))
 			return (long)i;
 	}
 	return -1;
@@ -399,7 +436,7 @@ bool eql_starts_with(const char *s, size_t n, const char *p, size_t pn,
 	if (n < pn)
 		return false;
 	if (!ci)
-		return !memcmp(s, p, pn);
+		return !memcmp(s, p, pn) && char_start(s, n, pn);
 	return ci_prefix_at(s, n, 0, p, pn, NULL);
 }
 
@@ -411,10 +448,10 @@ bool eql_ends_with(const char *s, size_t n, const char *p, size_t pn,
 	if (n < pn)
 		return false;
 	if (!ci)
-		return !memcmp(s + n - pn, p, pn);
+		return !memcmp(s + n - pn, p, pn) && char_start(s, n, n - pn);
 	/* Folding keeps lengths, so the suffix starts pn bytes from the end
 	 * unless that cuts a character, which then cannot match. */
-	if (((unsigned char)s[n - pn] & 0xC0) == 0x80)
+	if (!char_start(s, n, n - pn))
 		return false;
 	return ci_prefix_at(s, n, n - pn, p, pn, &end) && end == n;
 }

@@ -178,13 +178,7 @@ long fd_rule_parse_duration(const char *text)
 /* A made-up saved-object id: stable for a rule_id, shaped like a uuid. */
 static void make_id(const char *rule_id, char *buf, size_t len)
 {
-	uint8_t d[FD_SHA256_LEN];
-
-	fd_sha256_buf(rule_id, strlen(rule_id), d);
-	snprintf(buf, len, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
-		 "%02x%02x%02x%02x%02x%02x", d[0], d[1], d[2], d[3], d[4],
-		 d[5], (d[6] & 0x0f) | 0x50, d[7], (d[8] & 0x3f) | 0x80, d[9],
-		 d[10], d[11], d[12], d[13], d[14], d[15]);
+	fd_sha256_uuid(rule_id, buf, len);
 }
 
 static void rule_free(struct fd_rule *r)

@@ -94,13 +94,7 @@ static void entity_id(const struct fd_runrec *rr, long pid, double start,
 /* A uuid-shaped id that is the same for the same host name. */
 static void host_id(const char *name, char *out, size_t len)
 {
-	uint8_t d[FD_SHA256_LEN];
-
-	fd_sha256_buf(name, strlen(name), d);
-	snprintf(out, len, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
-		 "%02x%02x%02x%02x%02x%02x", d[0], d[1], d[2], d[3], d[4],
-		 d[5], (d[6] & 0x0f) | 0x50, d[7], (d[8] & 0x3f) | 0x80, d[9],
-		 d[10], d[11], d[12], d[13], d[14], d[15]);
+	fd_sha256_uuid(name, out, len);
 }
 
 /* --- lookups ------------------------------------------------------------ */
