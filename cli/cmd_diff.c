@@ -234,17 +234,14 @@ int fd_cmd_diff(int argc, char **argv)
 	struct fd_pack pk = { 0 };
 	int first, status;
 	const struct fd_opt opts[] = {
-		{ 'o', "out", FD_OPT_STRING, &ea.out, "DIR",
-		  "run directory (default: firedrill-runs/RUN_ID)" },
+		FD_OPT_OUT(&ea.out),
 		{ 0, "json", FD_OPT_STRING, &json, "FILE",
 		  "also write the comparison as JSON (- for stdout)" },
 		{ 0, "exit-code", FD_OPT_FLAG, &exit_code, NULL,
 		  "exit 1 when OLD and NEW catch different scenarios" },
-		{ 'u', "user", FD_OPT_STRING, &ea.user, "NAME",
-		  "as root: run stand-ins as NAME (default: nobody)" },
-		{ 0, "tmpdir", FD_OPT_STRING, &ea.tmpdir, "DIR",
-		  "where the private stand-in folder goes (default: $TMPDIR)" },
-		{ 0, NULL, 0, NULL, NULL, NULL },
+		FD_OPT_USER(&ea.user),
+		FD_OPT_TMPDIR(&ea.tmpdir),
+		FD_OPT_END,
 	};
 
 	first = fd_opts_parse(argc, argv, opts, &help, &shown);

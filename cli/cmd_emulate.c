@@ -28,19 +28,14 @@ int fd_cmd_emulate(int argc, char **argv)
 	bool shown;
 	int first, status;
 	const struct fd_opt opts[] = {
-		{ 'o', "out", FD_OPT_STRING, &ea.out, "DIR",
-		  "run directory (default: firedrill-runs/RUN_ID)" },
-		{ 'u', "user", FD_OPT_STRING, &ea.user, "NAME",
-		  "as root: run stand-ins as NAME (default: nobody)" },
-		{ 0, "tmpdir", FD_OPT_STRING, &ea.tmpdir, "DIR",
-		  "where the private stand-in folder goes (default: $TMPDIR)" },
-		{ 'k', "keep", FD_OPT_FLAG, &ea.keep, NULL,
-		  "keep the stand-in folder to inspect it" },
-		{ 'n', "dry-run", FD_OPT_FLAG, &ea.dry_run, NULL,
-		  "show what would run; run nothing" },
+		FD_OPT_OUT(&ea.out),
+		FD_OPT_USER(&ea.user),
+		FD_OPT_TMPDIR(&ea.tmpdir),
+		FD_OPT_KEEP(&ea.keep),
+		FD_OPT_DRY_RUN(&ea.dry_run),
 		{ 'q', "quiet", FD_OPT_FLAG, &ea.quiet, NULL,
 		  "say nothing on success" },
-		{ 0, NULL, 0, NULL, NULL, NULL },
+		FD_OPT_END,
 	};
 
 	first = fd_opts_parse(argc, argv, opts, &help, &shown);

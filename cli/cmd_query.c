@@ -89,7 +89,7 @@ int fd_cmd_query(int argc, char **argv)
 		  "the query text" },
 		{ 'e', "events", FD_OPT_STRING, &events, "FILE",
 		  "NDJSON events, or - for standard input" },
-		{ 0, NULL, 0, NULL, NULL, NULL },
+		FD_OPT_END,
 	};
 
 	first = fd_opts_parse(argc, argv, opts, &help, &shown);

@@ -20,6 +20,8 @@ static const struct fd_cmd_help help = {
 	"  1  an expectation failed\n"
 	"  2  usage error, or a bad scenario or rule file (nothing ran)\n"
 	"  3  an ERROR, INCONCLUSIVE or BLOCKED verdict, and no FAIL\n\n"
+	"environment: FIREDRILL_RULES and FIREDRILL_SCENARIOS name the default\n"
+	"folders, FIREDRILL_STANDIN the stand-in program.\n\n"
 	"examples:\n"
 	"  firedrill run\n"
 	"  firedrill run --junit report.xml scenarios/dumping-account-hashes\n"
@@ -38,27 +40,18 @@ int fd_cmd_run(int argc, char **argv)
 	bool shown;
 	int first, status;
 	const struct fd_opt opts[] = {
-		{ 'r', "rules", FD_OPT_STRING, &rules_dir, "PATH",
-		  "rules folder or file (default: rules/, or installed)" },
-		{ 'o', "out", FD_OPT_STRING, &ea.out, "DIR",
-		  "run directory (default: firedrill-runs/RUN_ID)" },
-		{ 'b', "backend", FD_OPT_STRING, &va.backend, "NAME",
-		  "detection backend (default: embedded)" },
-		{ 0, "junit", FD_OPT_STRING, &va.junit, "FILE",
-		  "also write a JUnit XML report" },
-		{ 0, "json", FD_OPT_STRING, &va.json, "FILE",
-		  "also write a JSON report" },
-		{ 'u', "user", FD_OPT_STRING, &ea.user, "NAME",
-		  "as root: run stand-ins as NAME (default: nobody)" },
-		{ 0, "tmpdir", FD_OPT_STRING, &ea.tmpdir, "DIR",
-		  "where the private stand-in folder goes (default: $TMPDIR)" },
-		{ 'k', "keep", FD_OPT_FLAG, &ea.keep, NULL,
-		  "keep the stand-in folder to inspect it" },
-		{ 'n', "dry-run", FD_OPT_FLAG, &ea.dry_run, NULL,
-		  "show what would run; run nothing" },
+		FD_OPT_RULES(&rules_dir),
+		FD_OPT_OUT(&ea.out),
+		FD_OPT_BACKEND(&va.backend),
+		FD_OPT_JUNIT(&va.junit),
+		FD_OPT_JSON(&va.json),
+		FD_OPT_USER(&ea.user),
+		FD_OPT_TMPDIR(&ea.tmpdir),
+		FD_OPT_KEEP(&ea.keep),
+		FD_OPT_DRY_RUN(&ea.dry_run),
 		{ 'q', "quiet", FD_OPT_FLAG, &va.quiet, NULL,
 		  "print the summary line only" },
-		{ 0, NULL, 0, NULL, NULL, NULL },
+		FD_OPT_END,
 	};
 
 	first = fd_opts_parse(argc, argv, opts, &help, &shown);

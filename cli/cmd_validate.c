@@ -32,17 +32,13 @@ int fd_cmd_validate(int argc, char **argv)
 	const struct fd_opt opts[] = {
 		{ 0, "run", FD_OPT_STRING, &run_dir, "DIR",
 		  "the run directory to validate (required)" },
-		{ 'r', "rules", FD_OPT_STRING, &rules_dir, "PATH",
-		  "rules folder or file (default: rules/, or installed)" },
-		{ 'b', "backend", FD_OPT_STRING, &va.backend, "NAME",
-		  "detection backend (default: embedded)" },
-		{ 0, "junit", FD_OPT_STRING, &va.junit, "FILE",
-		  "also write a JUnit XML report" },
-		{ 0, "json", FD_OPT_STRING, &va.json, "FILE",
-		  "also write a JSON report" },
+		FD_OPT_RULES(&rules_dir),
+		FD_OPT_BACKEND(&va.backend),
+		FD_OPT_JUNIT(&va.junit),
+		FD_OPT_JSON(&va.json),
 		{ 'q', "quiet", FD_OPT_FLAG, &va.quiet, NULL,
 		  "print the summary line only" },
-		{ 0, NULL, 0, NULL, NULL, NULL },
+		FD_OPT_END,
 	};
 
 	first = fd_opts_parse(argc, argv, opts, &help, &shown);

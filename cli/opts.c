@@ -38,9 +38,9 @@ void fd_opts_usage(FILE *out, const struct fd_opt *opts,
 		else
 			snprintf(left, sizeof(left), "    --%s%s%s", o->name,
 				 arg ? " " : "", arg ? o->argname : "");
-		fprintf(out, "  %-26s %s\n", left, o->help);
+		fprintf(out, "  %-20s %s\n", left, o->help);
 	}
-	fprintf(out, "  %-26s %s\n", "-h, --help", "show this help and exit");
+	fprintf(out, "  %-20s %s\n", "-h, --help", "show this help and exit");
 	if (help->epilog)
 		fprintf(out, "\n%s\n", help->epilog);
 }

@@ -31,6 +31,27 @@ struct fd_opt {
 	const char *help;
 };
 
+/* Options that several commands share, written once. */
+#define FD_OPT_RULES(d) { 'r', "rules", FD_OPT_STRING, (d), "PATH",	\
+	"rules folder or file (default: rules/)" }
+#define FD_OPT_OUT(d) { 'o', "out", FD_OPT_STRING, (d), "DIR",		\
+	"run directory (default: firedrill-runs/RUN_ID)" }
+#define FD_OPT_BACKEND(d) { 'b', "backend", FD_OPT_STRING, (d), "NAME", \
+	"detection backend (default: embedded)" }
+#define FD_OPT_JUNIT(d) { 0, "junit", FD_OPT_STRING, (d), "FILE",	\
+	"also write a JUnit XML report" }
+#define FD_OPT_JSON(d) { 0, "json", FD_OPT_STRING, (d), "FILE",		\
+	"also write a JSON report" }
+#define FD_OPT_USER(d) { 'u', "user", FD_OPT_STRING, (d), "NAME",	\
+	"as root: run stand-ins as NAME (default: nobody)" }
+#define FD_OPT_TMPDIR(d) { 0, "tmpdir", FD_OPT_STRING, (d), "DIR",	\
+	"parent of the stand-in folder (default: $TMPDIR)" }
+#define FD_OPT_KEEP(d) { 'k', "keep", FD_OPT_FLAG, (d), NULL,		\
+	"keep the stand-in folder to inspect it" }
+#define FD_OPT_DRY_RUN(d) { 'n', "dry-run", FD_OPT_FLAG, (d), NULL,	\
+	"show what would run; run nothing" }
+#define FD_OPT_END { 0, NULL, 0, NULL, NULL, NULL }
+
 struct fd_cmd_help {
 	const char *usage;	/* "firedrill run [options] [PATH...]" */
 	const char *summary;	/* one paragraph */
