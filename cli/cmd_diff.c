@@ -10,6 +10,7 @@
  * is the change, not a verdict.
  */
 #include "cli.h"
+#include "files.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,7 +80,8 @@ static int count_side(struct side *s, const char *run_dir,
 		struct fd_alert_filter f = { 0 };
 		struct fd_alert_list al = { 0 };
 
-		snprintf(frag, sizeof(frag), "%s/%s/", rr->run_id, sc->id);
+		snprintf(frag, sizeof(frag), "/firedrill-%s/%s/", rr->run_id,
+			 sc->id);
 		f.run_id = rr->run_id;
 		f.scenario = frag;
 		f.host_name = sc->host.name ? sc->host.name : rr->host_name;
@@ -173,7 +175,7 @@ static int write_json(const char *path, const struct fd_runrec *rr,
 			cJSON_AddItemToArray(only_new, cJSON_CreateString(id));
 	}
 	text = cJSON_Print(root);
-	f = strcmp(path, "-") ? fopen(path, "w") : stdout;
+	f = strcmp(path, "-") ? fd_fopen_write(path) : stdout;
 	if (text && f) {
 		fprintf(f, "%s\n", text);
 		rc = 0;

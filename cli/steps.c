@@ -8,6 +8,7 @@
  * finished run.
  */
 #include "cli.h"
+#include "files.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -34,6 +35,12 @@ static int prepare_out(const struct fd_cli_emulate_args *a, char *dir)
 
 	if (a->out) {
 		snprintf(dir, PATH_MAX, "%s", a->out);
+		if (lstat(a->out, &st) == 0 &&
+		    (!S_ISDIR(st.st_mode) || st.st_uid != geteuid())) {
+			fd_cli_error("'%s' is not a folder of yours; choose "
+				     "another --out", a->out);
+			return -1;
+		}
 		snprintf(probe, sizeof(probe), "%s/run.jsonl", a->out);
 		if (stat(probe, &st) == 0) {
 			fd_cli_error("'%s' already holds a run; choose another "
@@ -145,7 +152,7 @@ static double now_s(void)
 /* Embedded telemetry: the run record's processes as ECS events. */
 int fd_cli_write_events(const struct fd_runrec *rr, const char *path)
 {
-	FILE *f = fopen(path, "w");
+	FILE *f = fd_fopen_write(path);
 	size_t n = 0;
 	int rc;
 

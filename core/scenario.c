@@ -948,6 +948,9 @@ static int expect_key(struct ctx *c, int key, const struct node *k,
 		if (!err && !parse_count(v->text, ex))
 			err = fail(c, v, "bad count '%s' (expected a number "
 				   "or \">= N\")", SHOW(v, buf));
+		if (!err && ex->count_op == FD_COUNT_AT_LEAST && ex->count == 0)
+			err = fail(c, v, "count '%s' always holds: use 0 for "
+				   "a negative, or \">= 1\"", SHOW(v, buf));
 		return err;
 	case EX_SEVERITY:
 		err = get_string(c, k, v, &ex->severity);

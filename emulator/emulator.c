@@ -324,6 +324,10 @@ static int resolve(struct fd_emu *e, const char *name,
 		*why = "only root can run stand-ins as another user";
 		return -FD_ERR_PRIVILEGE;
 	}
+	if (geteuid() == 0 && cr->uid == 0) {
+		*why = "stand-ins never run with root's privileges";
+		return -FD_ERR_PRIVILEGE;
+	}
 	if (geteuid() != 0)
 		*cr = e->self_cred;
 	return 0;
@@ -397,6 +401,22 @@ static const struct fd_emu_cred *step_cred(const struct fd_emu *e,
 
 /* ---- set-up ------------------------------------------------------------- */
 
+/*
+ * Others must not be able to rename or replace what we make in the
+ * temporary directory: it must be ours or root's, and if others may write
+ * to it, sticky (as /tmp is).
+ */
+static bool unsafe_tmpdir(const char *dir)
+{
+	struct stat st;
+
+	if (stat(dir, &st) < 0)
+		return false;	/* creating the directory will say why */
+	if (st.st_uid != 0 && st.st_uid != geteuid())
+		return true;
+	return (st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX);
+}
+
 static int pick_dir(struct fd_emu *e, const char *run_id)
 {
 	const char *tmp = e->opts->tmpdir;
@@ -411,6 +431,12 @@ static int pick_dir(struct fd_emu *e, const char *run_id)
 		return fd_diag_set(e->diag, FD_ERR_NOTFOUND, 0, 0,
 				   "temporary directory %s: %s", tmp,
 				   strerror(errno));
+	if (unsafe_tmpdir(e->tmpdir))
+		return fd_diag_set(e->diag, FD_ERR_PRIVILEGE, 0, 0,
+				   "temporary directory %s can be changed by "
+				   "other users (writable without the sticky "
+				   "bit, or not ours); set TMPDIR or --tmpdir "
+				   "to a safe one", e->tmpdir);
 	if ((size_t)snprintf(e->dir, sizeof(e->dir), "%s/firedrill-%s",
 			     e->tmpdir, run_id) >= sizeof(e->dir))
 		return fd_diag_set(e->diag, FD_ERR_INVALID, 0, 0,
@@ -458,6 +484,12 @@ static int load_standin(struct fd_emu *e)
 	if (off != e->standin_len)
 		return fd_diag_set(e->diag, FD_ERR_IO, 0, 0,
 				   "cannot read stand-in program %s", path);
+	if (!memmem(e->standin, e->standin_len, FD_STANDIN_MARK,
+		    strlen(FD_STANDIN_MARK)))
+		return fd_diag_set(e->diag, FD_ERR_INVALID, 0, 0,
+				   "%s is not firedrill's stand-in program "
+				   "(it lacks the stand-in's mark); only the "
+				   "stand-in ever runs", path);
 	fd_sha256_buf(e->standin, e->standin_len, e->sha);
 	fd_sha256_hex(e->sha, e->sha_hex);
 	return 0;
@@ -497,7 +529,9 @@ static int open_record(struct fd_emu *e, const char *run_id)
 				   "cannot create run directory %s: %s",
 				   e->opts->run_dir, strerror(errno));
 	snprintf(path, sizeof(path), "%s/run.jsonl", e->opts->run_dir);
-	e->rec_fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	/* O_NOFOLLOW: a link planted in the run folder is not followed. */
+	e->rec_fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
+			 O_CLOEXEC,
 			 0644);
 	if (e->rec_fd < 0)
 		return fd_diag_set(e->diag, FD_ERR_IO, 0, 0,

@@ -7,6 +7,14 @@
 #ifndef FD_PLAN_H
 #define FD_PLAN_H
 
+/*
+ * Bytes the stand-in program carries and the emulator looks for before
+ * it copies anything: a program without them is not the stand-in, and is
+ * never run (FIREDRILL_STANDIN=/bin/sh is refused).
+ */
+#define FD_STANDIN_MARK "firedrill-stand-in-program:" FD_PLAN_MARK_VERSION
+#define FD_PLAN_MARK_VERSION "1"
+
 #include <stdint.h>
 
 #define FD_PLAN_FD 3

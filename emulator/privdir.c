@@ -2,7 +2,11 @@
  * privdir.c - the private directory <tmpdir>/firedrill-<run id>/ (0700):
  * a <scenario id>/ folder (0700) per scenario with copies, never links, of
  * the stand-in under each name it uses (0500), the output log, removal.
- * As root the tree belongs to the user the current step runs as.
+ *
+ * As root the tree stays root's, and only its group is the group of the
+ * user the current step runs as (folders 0750, copies 0550): the stand-ins
+ * can run the copies but never change, rename or replace anything in it,
+ * so nothing root later does there by path can be redirected.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -37,6 +41,17 @@ static bool as_root(void)
 	return geteuid() == 0;
 }
 
+/* Modes: private to us; as root, readable by the run user's group. */
+static mode_t dir_mode(void)
+{
+	return as_root() ? 0750 : 0700;
+}
+
+static mode_t copy_mode(void)
+{
+	return as_root() ? 0550 : 0500;
+}
+
 int fd_privdir_create(struct fd_emu *e)
 {
 	const struct fd_emu_cred *cr = &e->def_cred;
@@ -47,15 +62,16 @@ int fd_privdir_create(struct fd_emu *e)
 	e->dir_made = true;
 	e->dir_owner = geteuid();
 	e->dir_group = getegid();
-	/* mkdir honours the umask; say exactly what we mean. */
-	if (chmod(e->dir, 0700) < 0)
-		return io_error(e, "set the mode of", e->dir);
-	if (as_root() && cr->uid != e->dir_owner) {
-		if (chown(e->dir, cr->uid, cr->gid) < 0)
-			return io_error(e, "give to the run user", e->dir);
-		e->dir_owner = cr->uid;
+	/* Share with the run user's group first, then open the mode: the
+	 * folder is never readable by anyone it is not meant for. */
+	if (as_root() && cr->gid != e->dir_group) {
+		if (chown(e->dir, (uid_t)-1, cr->gid) < 0)
+			return io_error(e, "share with the run user", e->dir);
 		e->dir_group = cr->gid;
 	}
+	/* mkdir honours the umask; say exactly what we mean. */
+	if (chmod(e->dir, dir_mode()) < 0)
+		return io_error(e, "set the mode of", e->dir);
 	fd_emu_path(log, sizeof(log), e->dir, FD_EMU_LOG_NAME, NULL);
 	e->out_fd = open(log, O_WRONLY | O_CREAT | O_EXCL | O_APPEND |
 			 O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -90,8 +106,8 @@ static int copy_standin(struct fd_emu *e, const char *path)
 	if (fd < 0)
 		return io_error(e, "create the stand-in copy", path);
 	if (write_all(fd, e->standin, e->standin_len) < 0 ||
-	    (as_root() && fchown(fd, e->dir_owner, e->dir_group) < 0) ||
-	    fchmod(fd, 0500) < 0) {
+	    (as_root() && fchown(fd, (uid_t)-1, e->dir_group) < 0) ||
+	    fchmod(fd, copy_mode()) < 0) {
 		int rc = io_error(e, "write the stand-in copy", path);
 
 		close(fd);
@@ -111,10 +127,12 @@ int fd_privdir_populate(struct fd_emu *e, const struct fd_scenario *sc)
 	if (scenario_dir(e, sc, path, sizeof(path)) < 0)
 		return fd_diag_set(e->diag, FD_ERR_INVALID, 0, 0,
 				   "path too long for scenario %s", sc->id);
-	if (mkdir(path, 0700) < 0 || chmod(path, 0700) < 0)
+	if (mkdir(path, 0700) < 0)
 		return io_error(e, "create", path);
-	if (as_root() && chown(path, e->dir_owner, e->dir_group) < 0)
-		return io_error(e, "give to the run user", path);
+	if (as_root() && chown(path, (uid_t)-1, e->dir_group) < 0)
+		return io_error(e, "share with the run user", path);
+	if (chmod(path, dir_mode()) < 0)
+		return io_error(e, "set the mode of", path);
 	for (i = 0; i < sc->nsteps; i++) {
 		const struct fd_step *st = &sc->steps[i];
 
@@ -132,9 +150,10 @@ int fd_privdir_populate(struct fd_emu *e, const struct fd_scenario *sc)
 }
 
 /*
- * Hand the tree (the private directory, the scenario's directory and its
- * copies) to the user the next step runs as.  Only root changes owners;
- * anyone else runs every step as themselves.
+ * Share the tree (the private directory, the scenario's directory and its
+ * copies) with the group of the user the next step runs as.  It stays
+ * root's: only its group changes.  Anyone but root runs every step as
+ * themselves, in a tree of their own.
  */
 int fd_privdir_own(struct fd_emu *e, const struct fd_scenario *sc,
 		   const struct fd_emu_cred *cr)
@@ -142,25 +161,24 @@ int fd_privdir_own(struct fd_emu *e, const struct fd_scenario *sc,
 	char path[PATH_MAX];
 	size_t i, d;
 
-	if (!as_root() || (e->dir_owner == cr->uid && e->dir_group == cr->gid))
+	if (!as_root() || e->dir_group == cr->gid)
 		return 0;
-	if (chown(e->dir, cr->uid, cr->gid) < 0)
-		return io_error(e, "give to the run user", e->dir);
+	if (chown(e->dir, (uid_t)-1, cr->gid) < 0)
+		return io_error(e, "share with the run user", e->dir);
 	scenario_dir(e, sc, path, sizeof(path));
-	if (chown(path, cr->uid, cr->gid) < 0)
-		return io_error(e, "give to the run user", path);
+	if (chown(path, (uid_t)-1, cr->gid) < 0)
+		return io_error(e, "share with the run user", path);
 	for (i = 0; i < sc->nsteps; i++) {
 		const struct fd_step *st = &sc->steps[i];
 
 		for (d = 0; d < fd_emu_chain_len(st); d++) {
 			copy_path(e, sc, fd_emu_name(st, d), path,
 				  sizeof(path));
-			if (lchown(path, cr->uid, cr->gid) < 0)
-				return io_error(e, "give to the run user",
+			if (lchown(path, (uid_t)-1, cr->gid) < 0)
+				return io_error(e, "share with the run user",
 						path);
 		}
 	}
-	e->dir_owner = cr->uid;
 	e->dir_group = cr->gid;
 	return 0;
 }

@@ -139,7 +139,10 @@ static void child_exec(const struct launch *l)
 		sigaction(sigs[i], &dfl, NULL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	setpgid(0, 0);
+	/* A session of its own: its own process group (killed whole at the
+	 * deadline) and no controlling terminal to type into. */
+	if (setsid() < 0)
+		setpgid(0, 0);
 	/* Lift the fds above 0..4 first, so no dup2 clobbers a source. */
 	for (i = 0; i < 5; i++) {
 		moved[i] = fcntl(l->fds[i], F_DUPFD_CLOEXEC, 5);
@@ -610,8 +613,8 @@ int fd_spawn_step(struct fd_emu *e, const struct fd_scenario *sc, size_t si,
 		rc = fd_diag_set(e->diag, FD_ERR_SPAWN, 0, 0,
 				 "cannot fork: %s", strerror(errno));
 	} else {
-		/* Both sides set the group, so neither can race the kill. */
-		setpgid(w.pid, w.pid);
+		/* The child makes its own session (and so its group); a kill
+		 * before it has falls back to its pid (kill_group). */
 		procs[0].started = true;
 		procs[0].pid = w.pid;
 		procs[0].ppid = e->self;

@@ -38,17 +38,24 @@ struct node_chunk {
 	cJSON node[];
 };
 
+/* The paths as a trie of bytes: a key leads from a node to the node its
+ * bytes spell, and a path goes on through a '.' child. */
+struct tnode {
+	uint32_t child;			/* first child; 0: none (0 is the root) */
+	uint32_t sibling;
+	unsigned char byte;
+	bool end;			/* a path ends here */
+};
+
 struct fd_sparse {
-	char **paths;
-	size_t npaths, paths_cap;
-	size_t maxlen;			/* longest path */
+	struct tnode *trie;
+	size_t ntrie, trie_cap;
+	size_t npaths;
+	size_t path_bytes;
 	bool keep_all;			/* a pattern: keep every value */
 
-	/* What is left of the paths below each object level (a row of
-	 * npaths entries per level; a level consumes at least one byte of
-	 * every path it keeps, so maxlen + 2 rows are enough). */
-	const char **rest;
-	size_t rest_cap;
+	uint64_t *quotes;		/* the text's unescaped '"', a bit each */
+	size_t quotes_cap;		/* in words */
 
 	unsigned char *bytes;		/* the strings of one parse */
 	size_t bytes_cap, bytes_used;
@@ -63,7 +70,11 @@ struct fd_sparse {
 
 struct scan {
 	struct fd_sparse *sp;
-	const unsigned char *p, *end;
+	const struct tnode *trie;
+	const unsigned char *base, *p, *end;
+	const uint64_t *quotes;
+	size_t nwords;
+	bool has_bs;			/* the text holds a backslash */
 	const unsigned char *bad;	/* where the text went wrong */
 	bool nomem;
 };
@@ -72,47 +83,90 @@ struct scan {
 
 int fd_sparse_new(struct fd_sparse **out)
 {
-	*out = calloc(1, sizeof(**out));
-	return *out ? 0 : -FD_ERR_NOMEM;
+	struct fd_sparse *sp = calloc(1, sizeof(*sp));
+
+	*out = NULL;
+	if (!sp)
+		return -FD_ERR_NOMEM;
+	sp->trie = calloc(16, sizeof(*sp->trie));
+	if (!sp->trie) {
+		free(sp);
+		return -FD_ERR_NOMEM;
+	}
+	sp->trie_cap = 16;
+	sp->ntrie = 1;			/* the root */
+	*out = sp;
+	return 0;
+}
+
+static uint32_t trie_child(const struct tnode *t, uint32_t n, unsigned char c)
+{
+	for (uint32_t k = t[n].child; k; k = t[k].sibling)
+		if (t[k].byte == c)
+			return k;
+	return 0;
+}
+
+/* The child of n for byte c, made if missing; 0 when out of memory. */
+static uint32_t trie_make(struct fd_sparse *sp, uint32_t n, unsigned char c)
+{
+	uint32_t k = trie_child(sp->trie, n, c);
+
+	if (k)
+		return k;
+	if (sp->ntrie == sp->trie_cap) {
+		size_t cap = sp->trie_cap * 2;
+		struct tnode *nt = realloc(sp->trie, cap * sizeof(*nt));
+
+		if (!nt || cap > UINT32_MAX) {
+			free(nt == sp->trie ? NULL : nt);
+			return 0;
+		}
+		sp->trie = nt;
+		sp->trie_cap = cap;
+	}
+	k = (uint32_t)sp->ntrie++;
+	sp->trie[k] = (struct tnode){ .child = 0, .sibling = sp->trie[n].child,
+				     .byte = c, .end = false };
+	sp->trie[n].child = k;
+	return k;
+}
+
+static int trie_add(struct fd_sparse *sp, const char *s, uint32_t *n)
+{
+	for (; *s; s++) {
+		*n = trie_make(sp, *n, (unsigned char)*s);
+		if (!*n)
+			return -FD_ERR_NOMEM;
+	}
+	return 0;
 }
 
 int fd_sparse_add(struct fd_sparse *sp, const char *prefix, const char *path)
 {
-	size_t plen = prefix ? strlen(prefix) + 1 : 0, len = strlen(path);
-	char *full;
+	uint32_t n = 0;
+	int rc;
 
 	if (!*path)
 		return 0;
-	full = malloc(plen + len + 1);
-	if (!full)
-		return -FD_ERR_NOMEM;
-	if (prefix) {
-		memcpy(full, prefix, plen - 1);
-		full[plen - 1] = '.';
-	}
-	memcpy(full + plen, path, len + 1);
-	if (strchr(full, '*'))
+	if (strchr(path, '*') || (prefix && strchr(prefix, '*')))
 		sp->keep_all = true;
-	for (size_t i = 0; i < sp->npaths; i++) {
-		if (!strcmp(sp->paths[i], full)) {
-			free(full);
-			return 0;
-		}
+	if (prefix) {
+		rc = trie_add(sp, prefix, &n);
+		if (rc == 0)
+			rc = trie_add(sp, ".", &n);
+		if (rc < 0)
+			return rc;
 	}
-	if (sp->npaths == sp->paths_cap) {
-		size_t cap = sp->paths_cap ? sp->paths_cap * 2 : 8;
-		char **np = realloc(sp->paths, cap * sizeof(*np));
-
-		if (!np) {
-			free(full);
-			return -FD_ERR_NOMEM;
-		}
-		sp->paths = np;
-		sp->paths_cap = cap;
+	rc = trie_add(sp, path, &n);
+	if (rc < 0)
+		return rc;
+	if (!sp->trie[n].end) {
+		sp->trie[n].end = true;
+		sp->npaths++;
+		sp->path_bytes += (prefix ? strlen(prefix) + 1 : 0) +
+				  strlen(path);
 	}
-	sp->paths[sp->npaths++] = full;
-	if (plen + len > sp->maxlen)
-		sp->maxlen = plen + len;
 	return 0;
 }
 

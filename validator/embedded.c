@@ -9,6 +9,7 @@
  * the rule ran and succeeded.
  */
 #include "backend.h"
+#include "files.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -82,7 +83,7 @@ static int embedded_ingest(void *ctx, const char *events_path,
 
 	snprintf(path, sizeof(path), "%s/%s", e->cfg->run_dir,
 		 e->cfg->alerts_file ? e->cfg->alerts_file : "alerts.ndjson");
-	out = fopen(path, "w");
+	out = fd_fopen_write(path);
 	if (!out)
 		return fd_diag_set(diag, FD_ERR_IO, 0, 0, "cannot write '%s': %s",
 				   path, strerror(errno));

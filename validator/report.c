@@ -6,6 +6,7 @@
  * <error type="...">, so none of them reads as green in CI.
  */
 #include "report.h"
+#include "files.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -208,7 +209,7 @@ static void junit_case(FILE *f, const struct fd_verdict *v)
 int fd_report_junit(const char *path, const struct fd_runrec *rr,
 		    const struct fd_verdicts *vs)
 {
-	FILE *f = fopen(path, "w");
+	FILE *f = fd_fopen_write(path);
 	size_t errors = vs->n - vs->count[FD_PASS] - vs->count[FD_FAIL];
 
 	if (!f)
@@ -301,7 +302,7 @@ int fd_report_json(const char *path, const struct fd_runrec *rr,
 	text = cJSON_Print(root);
 	if (!text)
 		goto out;
-	f = fopen(path, "w");
+	f = fd_fopen_write(path);
 	if (!f) {
 		rc = -FD_ERR_IO;
 		goto out;

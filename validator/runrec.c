@@ -298,6 +298,8 @@ static int opt_time(const struct line *l, const char *key, double *out)
 
 static bool valid_run_id(const char *id)
 {
+	if (!*id || strlen(id) > 64)
+		return false;
 	for (const char *p = id; *p; p++)
 		if (!isalnum((unsigned char)*p) && *p != '-')
 			return false;
@@ -339,7 +341,7 @@ static int read_header(struct fd_runrec *rr, cJSON *json,
 	    (rc = opt_bool(l, "dry_run", &rr->dry_run)) < 0)
 		return rc;
 	if (!valid_run_id(rr->run_id))
-		return bad(l, FD_ERR_INVALID, "'%s' may hold only letters, "
+		return bad(l, FD_ERR_INVALID, "'%s' must be 1 to 64 letters, "
 			   "digits and '-'", "run_id");
 	rr->planned = get(l, "planned");
 	if (rr->planned && !cJSON_IsArray(rr->planned))

@@ -26,7 +26,7 @@ struct pending {
 	const struct fd_scenario *sc;
 	const struct fd_expect *ex;
 	const struct fd_rule *rule;
-	char frag[256];			/* "<run_id>/<scenario>/" */
+	char frag[256];			/* "/firedrill-<run>/<scen>/" */
 	struct fd_alert_filter filter;
 	double ev_from, ev_to;		/* the scenario's event times */
 	double deadline;		/* monotonic seconds */
@@ -539,7 +539,9 @@ static void init_pending(struct pending *p, const struct fd_runrec *rr,
 	p->sc = sc;
 	p->ex = ex;
 	p->rule = rule;
-	snprintf(p->frag, sizeof(p->frag), "%s/%s/", rr->run_id, sc->id);
+	/* The stand-ins' folder: <tmpdir>/firedrill-<run id>/<scenario>/. */
+	snprintf(p->frag, sizeof(p->frag), "/firedrill-%s/%s/", rr->run_id,
+		 sc->id);
 	scenario_window(rr, sc->id, &p->ev_from, &p->ev_to);
 	p->filter.rule_id = ex->rule_id;
 	p->filter.version = rule ? rule->version : ex->version;

@@ -43,6 +43,11 @@ mode() {
 	stat -c %a "$1" 2>/dev/null || stat -f %Lp "$1"
 }
 
+# owner FILE: the owner's uid.
+owner() {
+	stat -c %u "$1" 2>/dev/null || stat -f %u "$1"
+}
+
 # links FILE: hard link count.
 links() {
 	stat -c %h "$1" 2>/dev/null || stat -f %l "$1"
@@ -107,7 +112,7 @@ YAML
 	assert_output --partial '"args":["launchd"]'
 }
 
-@test "--keep leaves the stand-in copies, each a 0500 copy in a 0700 folder" {
+@test "--keep leaves the stand-in copies, private, that stand-ins cannot change" {
 	write_steps t-keep <<YAML
   - run: mkpassdb
     args: [-dump]
@@ -118,11 +123,16 @@ YAML
 	assert_status 0
 	dir=$(ls -d "$TMPDIR"/firedrill-*)
 	[ -d "$dir" ]
-	[ "$(mode "$dir")" = 700 ]
-	[ "$(mode "$dir/t-keep")" = 700 ]
+	# As root the tree stays root's, shared read-only with the run
+	# user's group: 0750 folders and 0550 copies.  Otherwise 0700/0500.
+	if [ "$(id -u)" -eq 0 ]; then dmode=750 cmode=550; else dmode=700 cmode=500; fi
+	[ "$(mode "$dir")" = $dmode ]
+	[ "$(mode "$dir/t-keep")" = $dmode ]
+	[ "$(owner "$dir/t-keep")" = "$(id -u)" ]
 	for name in zsh mkpassdb; do
 		[ -f "$dir/t-keep/$name" ] && [ ! -L "$dir/t-keep/$name" ]
-		[ "$(mode "$dir/t-keep/$name")" = 500 ]
+		[ "$(mode "$dir/t-keep/$name")" = $cmode ]
+		[ "$(owner "$dir/t-keep/$name")" = "$(id -u)" ]
 		[ "$(links "$dir/t-keep/$name")" = 1 ]
 		cmp -s "$FD_STANDIN" "$dir/t-keep/$name"
 	done

@@ -423,15 +423,23 @@ static void test_emulator__argv_exact(void **state)
 	assert_string_equal(s->argv, "'defaults' 'read' '" SHADOW_PLIST
 			    "' 'ShadowHashData'");
 
-	/* A copy, not a link, mode 0500, in a 0700 directory. */
+	/*
+	 * A copy, not a link, in a private directory: mode 0500 in 0700.
+	 * As root the tree stays root's and only the run user's group may
+	 * read and run it (0550 in 0750): the stand-ins cannot change it.
+	 */
 	assert_int_equal(stat(want_exe, &sb), 0);
 	assert_int_equal(stat(c->standin, &orig), 0);
 	assert_true(S_ISREG(sb.st_mode));
 	assert_int_equal(sb.st_nlink, 1);
 	assert_true(sb.st_ino != orig.st_ino || sb.st_dev != orig.st_dev);
-	assert_int_equal(sb.st_mode & 07777, 0500);
+	assert_int_equal(sb.st_mode & 07777, geteuid() ? 0500 : 0550);
+	assert_int_equal(sb.st_uid, geteuid());
+	if (geteuid() == 0)
+		assert_int_equal(sb.st_gid, getpwnam("nobody")->pw_gid);
 	assert_int_equal(stat(c->res.standin_dir, &sb), 0);
-	assert_int_equal(sb.st_mode & 07777, 0700);
+	assert_int_equal(sb.st_mode & 07777, geteuid() ? 0700 : 0750);
+	assert_int_equal(sb.st_uid, geteuid());
 	cJSON_Delete(rec);
 	rm_rf(c->res.standin_dir);
 }

@@ -196,7 +196,7 @@ static void test_runrec__errors_name_file_and_line(void **state)
 		  "\"start_time\":\"2026-12-03T13:15:00Z\","
 		  "\"firedrill_version\":\"0.1.0\",\"emulator\":{\"pid\":1,"
 		  "\"name\":\"firedrill\"}}\n", -FD_ERR_INVALID, 1,
-		  "'run_id' may hold only letters, digits and '-'" },
+		  "'run_id' must be 1 to 64 letters, digits and '-'" },
 		{ "{\"record\":\"run\",\"run_id\":\"r\",\"host_name\":\"h\","
 		  "\"os_type\":\"linux\",\"os_version\":\"6\",\"arch\":\"x\","
 		  "\"start_time\":\"yesterday\",\"firedrill_version\":\"0.1\","

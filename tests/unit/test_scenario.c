@@ -515,6 +515,8 @@ REFUSE(second_expectation_same_version,
        11, "a second expectation for rule 'r1' version 2 (first at line 7)")
 REFUSE(version_zero, BASE "    version: 0\n", INVALID, 8, 14,
        "'version' must be 1 or more")
+REFUSE(count_at_least_zero, BASE "    count: \">= 0\"\n", INVALID, 8, 12,
+       "count '>= 0' always holds: use 0 for a negative, or \">= 1\"")
 REFUSE(negative_with_severity, BASE "    count: 0\n    severity: high\n",
        INVALID, 9, 15, "'severity' cannot be checked when 'count' is 0: a "
        "negative expects no alert")
@@ -1210,6 +1212,7 @@ int main(void)
 		cmocka_unit_test(test_scenario__second_expectation_same_version),
 		cmocka_unit_test(test_scenario__version_zero),
 		cmocka_unit_test(test_scenario__negative_with_severity),
+		cmocka_unit_test(test_scenario__count_at_least_zero),
 		cmocka_unit_test(test_scenario__expectations_per_version),
 		cmocka_unit_test(test_scenario__too_many_rules),
 		cmocka_unit_test(test_scenario__diag_format),

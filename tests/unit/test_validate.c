@@ -299,6 +299,16 @@ static void test_validate__alerts_of_another_run_do_not_count(void **state)
 	assert_int_equal(row(fx, "pos", "count == 1")->outcome, FD_FAIL);
 }
 
+/* A run id that ends another's must not claim its alerts. */
+static void test_validate__a_run_id_suffix_claims_nothing(void **state)
+{
+	struct fixture *fx = *state;
+
+	fx->rr.run_id = "1a2b3c4d";
+	validate(fx, &fake_offline);
+	assert_int_equal(row(fx, "pos", "count == 1")->outcome, FD_FAIL);
+}
+
 static void test_validate__negative_needs_a_covering_run(void **state)
 {
 	struct fixture *fx = *state;
@@ -417,6 +427,7 @@ int main(void)
 		T(test_validate__missing_alert_fails),
 		T(test_validate__alert_on_a_negative_fails),
 		T(test_validate__alerts_of_another_run_do_not_count),
+		T(test_validate__a_run_id_suffix_claims_nothing),
 		T(test_validate__negative_needs_a_covering_run),
 		T(test_validate__negative_on_a_disabled_rule),
 		T(test_validate__negative_on_a_failed_run),
