@@ -2,9 +2,12 @@
  * cmd_query.c - `firedrill query`: run one KQL or EQL query over an NDJSON
  * file of events and print the 1-based line numbers of the matches.
  *
- * The events are read one line at a time (constant memory whatever the
- * file's size).  A query that does not parse is a usage error that points
- * at its column: query:1:COLUMN: message.
+ * The events are read a large block at a time and taken a line at a time
+ * where they lie (constant memory whatever the file's size: the block
+ * grows only to hold the longest line), and each line is checked whole
+ * but built only as far as the fields the query reads (sparse.h), which
+ * is most of the speed.  A query that does not parse is a usage error
+ * that points at its column: query:1:COLUMN: message.
  */
 #include "cli.h"
 
@@ -12,11 +15,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
 #include "opts.h"
 #include "query.h"
+#include "sparse.h"
 
 static const struct fd_cmd_help help = {
 	"firedrill query --language kql|eql --query QUERY --events FILE",
@@ -33,44 +38,130 @@ static const struct fd_cmd_help help = {
 	"    --events events.ndjson",
 };
 
-static int blank(const char *s)
+#define BLOCK (1 << 20)		/* bytes read at a time */
+
+/* Blank as a C string: nothing but spaces, tabs and line ends before the
+ * end or a NUL. */
+static int blank(const char *s, size_t len)
 {
-	while (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n')
-		s++;
-	return *s == '\0';
+	for (size_t i = 0; i < len && s[i]; i++)
+		if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' &&
+		    s[i] != '\n')
+			return 0;
+	return 1;
 }
 
-static int scan(const struct fd_query *q, FILE *in, const char *name)
+/* Lines read a block at a time and handed out in place. */
+struct lines {
+	int fd;
+	char *buf;
+	size_t cap, start, end;
+	int eof, error;
+};
+
+/* The next line without its '\n', *len bytes; NULL at the end of the
+ * input or on a read error (r->error). */
+static char *next_line(struct lines *r, size_t *len)
 {
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t len;
+	for (;;) {
+		char *line = r->buf + r->start;
+		char *nl = memchr(line, '\n', r->end - r->start);
+		ssize_t n;
+
+		if (nl || (r->eof && r->start < r->end)) {
+			*len = nl ? (size_t)(nl - line) : r->end - r->start;
+			r->start += *len + (nl != NULL);
+			return line;
+		}
+		if (r->eof)
+			return NULL;
+		memmove(r->buf, line, r->end - r->start);
+		r->end -= r->start;
+		r->start = 0;
+		if (r->end == r->cap) {
+			char *nb = realloc(r->buf, r->cap * 2);
+
+			if (!nb) {
+				r->error = ENOMEM;
+				return NULL;
+			}
+			r->buf = nb;
+			r->cap *= 2;
+		}
+		n = read(r->fd, r->buf + r->end, r->cap - r->end);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r->error = errno;
+			return NULL;
+		}
+		if (n == 0)
+			r->eof = 1;
+		r->end += (size_t)n;
+	}
+}
+
+/* The parser that builds what q reads; NULL when out of memory. */
+static struct fd_sparse *sparse_for(const struct fd_query *q)
+{
+	struct fd_sparse *sp;
+	const char *const *fields;
+	size_t n;
+
+	if (fd_sparse_new(&sp) < 0)
+		return NULL;
+	fields = fd_query_fields(q, &n);
+	if (fd_sparse_add_list(sp, fields, n) < 0) {
+		fd_sparse_free(sp);
+		return NULL;
+	}
+	return sp;
+}
+
+static int scan(const struct fd_query *q, int fd, const char *name)
+{
+	struct fd_sparse *sp = sparse_for(q);
+	struct lines in = { .fd = fd, .cap = BLOCK };
 	unsigned long lineno = 0;
 	int status = FD_EXIT_PASS;
+	char *line;
+	size_t len;
 
-	while ((len = getline(&line, &cap, in)) >= 0) {
-		cJSON *doc;
+	in.buf = malloc(in.cap);
+	if (!sp || !in.buf) {
+		fd_cli_error("query: out of memory");
+		fd_sparse_free(sp);
+		free(in.buf);
+		return FD_EXIT_ERROR;
+	}
+	while ((line = next_line(&in, &len))) {
+		const cJSON *doc;
+		int rc;
 
 		lineno++;
-		if (blank(line))
+		if (blank(line, len))
 			continue;
-		doc = cJSON_ParseWithLength(line, (size_t)len);
-		if (!doc || !cJSON_IsObject(doc)) {
+		rc = fd_sparse_parse(sp, line, len, &doc, NULL);
+		if (rc == -FD_ERR_NOMEM) {
+			fd_cli_error("query: out of memory");
+			status = FD_EXIT_ERROR;
+			break;
+		}
+		if (rc < 0 || !cJSON_IsObject(doc)) {
 			fprintf(stderr, "%s:%lu: not a JSON object\n", name,
 				lineno);
-			cJSON_Delete(doc);
 			status = FD_EXIT_USAGE;
 			break;
 		}
 		if (fd_query_match(q, doc))
 			printf("%lu\n", lineno);
-		cJSON_Delete(doc);
 	}
-	if (status == FD_EXIT_PASS && ferror(in)) {
+	if (status == FD_EXIT_PASS && in.error) {
 		fprintf(stderr, "%s: read error\n", name);
 		status = FD_EXIT_ERROR;
 	}
-	free(line);
+	free(in.buf);
+	fd_sparse_free(sp);
 	return status;
 }
 
@@ -119,7 +210,7 @@ int fd_cmd_query(int argc, char **argv)
 		fd_query_free(q);
 		return FD_EXIT_USAGE;
 	}
-	status = scan(q, in, events);
+	status = scan(q, fileno(in), events);
 	if (in != stdin)
 		fclose(in);
 	fd_query_free(q);

@@ -9,11 +9,14 @@
 #include "scenario.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <yaml.h>
 
@@ -1323,13 +1326,28 @@ static int read_fail(struct fd_diag *diag, int errnum)
 static int read_file(const char *path, char **text, size_t *len,
 		     struct fd_diag *diag)
 {
-	FILE *f = fopen(path, "rb");
+	/* O_NONBLOCK: a FIFO named *.yaml must not hang the load. */
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	FILE *f = NULL;
 	char *buf = NULL;
 	size_t n = 0, cap = 0;
+	struct stat st;
 	int err = 0;
 
-	if (!f)
+	if (fd < 0)
 		return read_fail(diag, errno);
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		if (S_ISDIR(st.st_mode))
+			return read_fail(diag, EISDIR);
+		return fd_diag_set(diag, FD_ERR_INVALID, 0, 0,
+				   "not a regular file");
+	}
+	f = fdopen(fd, "rb");
+	if (!f) {
+		close(fd);
+		return read_fail(diag, errno);
+	}
 	do {
 		if (n == cap) {
 			char *bigger;

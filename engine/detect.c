@@ -2,11 +2,14 @@
  * detect.c - run rules over NDJSON events, as Kibana's rule executor does.
  *
  * Events are read one line at a time and only one is parsed at a time, so
- * a file of any size runs in constant memory.  Every enabled rule's
- * compiled query is tried on each event; a rule's first max_signals
- * matches become alerts and the rest are only counted, as Kibana stops at
- * max_signals per execution.  Each rule's run records the event-time
- * window it covered, which is what makes a negative conclusive.
+ * a file of any size runs in constant memory.  Each line is checked whole
+ * but built only as far as the fields the enabled rules read and the
+ * times the runs need (sparse.h); a line is parsed in full only when an
+ * alert must carry its source.  Every enabled rule's compiled query is
+ * tried on each event; a rule's first max_signals matches become alerts
+ * and the rest are only counted, as Kibana stops at max_signals per
+ * execution.  Each rule's run records the event-time window it covered,
+ * which is what makes a negative conclusive.
  */
 #include "detect.h"
 
@@ -20,6 +23,7 @@
 #include "field.h"
 #include "runrec.h"
 #include "sha256.h"
+#include "sparse.h"
 
 #define DEFAULT_INDEX "logs-endpoint.events.process-default"
 #define MSG_OK "Rule execution completed successfully"
@@ -28,9 +32,11 @@
 
 /* The event a line holds, and where Elasticsearch would say it lives. */
 struct event {
-	const cJSON *doc;	/* the source document */
+	const cJSON *doc;	/* the source document the rules read */
 	const char *line;	/* its text, for an id made from it */
 	size_t len;
+	cJSON *full;		/* the whole line, parsed for alerts */
+	const cJSON *source;	/* the source document within full */
 	char id[64];		/* "" until an alert needs it */
 	char index[256];
 };
@@ -69,26 +75,42 @@ static bool data_stream_index(const cJSON *doc, char *out, size_t len)
 	return true;
 }
 
-/* Accept both a bare document and a search hit ({_index,_id,_source}). */
-static void event_from(const cJSON *json, const char *line, size_t len,
-		       struct event *ev)
+/* A search hit ({_index,_id,_source}) holds its document in _source;
+ * anything else is the document itself. */
+static const cJSON *source_of(const cJSON *json)
 {
 	const cJSON *src = cJSON_GetObjectItemCaseSensitive(json, "_source");
-	const char *id = cJSON_GetStringValue(
-		cJSON_GetObjectItemCaseSensitive(json, "_id"));
-	const char *index = cJSON_GetStringValue(
-		cJSON_GetObjectItemCaseSensitive(json, "_index"));
 
-	ev->doc = cJSON_IsObject(src) ? src : json;
-	ev->line = line;
-	ev->len = len;
+	return cJSON_IsObject(src) ? src : json;
+}
+
+/* The whole line, parsed once for the alerts it gives, with the id and
+ * index Elasticsearch would give it.  -FD_ERR_SYNTAX when cJSON refuses
+ * a line the sparse check let through: its fault is inside a value no
+ * rule reads, where only the structure is checked. */
+static int event_full(struct event *ev)
+{
+	const char *id, *index;
+
+	if (ev->full)
+		return 0;
+	ev->full = cJSON_ParseWithLength(ev->line, ev->len);
+	if (!ev->full)
+		return -FD_ERR_SYNTAX;
+	ev->source = source_of(ev->full);
+	id = cJSON_GetStringValue(
+		cJSON_GetObjectItemCaseSensitive(ev->full, "_id"));
+	index = cJSON_GetStringValue(
+		cJSON_GetObjectItemCaseSensitive(ev->full, "_index"));
 	ev->id[0] = '\0';
 	if (id && *id)
 		snprintf(ev->id, sizeof(ev->id), "%s", id);
 	if (index && *index)
 		snprintf(ev->index, sizeof(ev->index), "%s", index);
-	else if (!data_stream_index(ev->doc, ev->index, sizeof(ev->index)))
+	else if (!data_stream_index(ev->source, ev->index,
+				    sizeof(ev->index)))
 		snprintf(ev->index, sizeof(ev->index), "%s", DEFAULT_INDEX);
+	return 0;
 }
 
 static double event_time(const cJSON *doc, const char *field)
@@ -138,17 +160,21 @@ static int write_alert(const struct fd_rule *rule, struct event *ev,
 {
 	cJSON *alert;
 	char *text;
-	int rc = 0;
+	int rc;
 
 	if (!out)
 		return 0;
+	rc = event_full(ev);
+	if (rc < 0)
+		return rc;
 	if (!ev->id[0])
 		line_id(ev->line, ev->len, ev->id);
-	alert = fd_alert_build(rule, ev->doc, ev->id, ev->index, now);
+	alert = fd_alert_build(rule, ev->source, ev->id, ev->index, now);
 	text = alert ? cJSON_PrintUnformatted(alert) : NULL;
 	cJSON_Delete(alert);
 	if (!text)
 		return -FD_ERR_NOMEM;
+	rc = 0;
 	if (fputs(text, out) == EOF || fputc('\n', out) == EOF)
 		rc = -FD_ERR_IO;
 	cJSON_free(text);
@@ -249,42 +275,115 @@ static int bad_line(struct fd_diag *diag, int line, const char *text,
 			   "event is not valid JSON");
 }
 
+/*
+ * A line the sparse check refused (at offset off) or that is not an
+ * object: told as cJSON tells it, so the message and column are those
+ * of a full parse; what cJSON alone would take (text after the object)
+ * is pointed at where it starts.
+ */
+static int refuse_line(struct fd_diag *diag, int line, const char *text,
+		       size_t len, size_t off)
+{
+	cJSON *json = cJSON_ParseWithLength(text, len);
+	int rc;
+
+	if (cJSON_IsObject(json))
+		rc = fd_diag_set(diag, FD_ERR_SYNTAX, line, (int)off + 1,
+				 "event is not valid JSON: text after the "
+				 "object");
+	else
+		rc = bad_line(diag, line, text, len, json);
+	cJSON_Delete(json);
+	return rc;
+}
+
+/* The paths to build of each line: what the enabled rules read and the
+ * times their runs cover, in a bare document or a search hit's _source. */
+static int sparse_for(const struct fd_ruleset *set, struct fd_sparse **out)
+{
+	static const char *const prefixes[] = { NULL, "_source" };
+	struct fd_sparse *sp;
+	int rc;
+
+	rc = fd_sparse_new(&sp);
+	for (size_t p = 0; rc == 0 && p < 2; p++) {
+		rc = fd_sparse_add(sp, prefixes[p], "@timestamp");
+		for (size_t i = 0; rc == 0 && i < set->n; i++) {
+			const struct fd_rule *r = set->rules[i];
+			const char *const *fields;
+			size_t n;
+
+			if (!r->enabled || !r->compiled)
+				continue;
+			if (r->timestamp_override)
+				rc = fd_sparse_add(sp, prefixes[p],
+						   r->timestamp_override);
+			fields = fd_query_fields(r->compiled, &n);
+			for (size_t f = 0; rc == 0 && f < n; f++)
+				rc = fd_sparse_add(sp, prefixes[p], fields[f]);
+		}
+	}
+	if (rc < 0) {
+		fd_sparse_free(sp);
+		return rc;
+	}
+	*out = sp;
+	return 0;
+}
+
 static int detect_stream(const struct fd_ruleset *set, FILE *in,
 			 FILE *out, struct fd_rule_run *runs,
 			 struct fd_diag *diag)
 {
 	double now = wall_now();
+	struct fd_sparse *sp;
 	char *line = NULL;
 	size_t cap = 0;
 	ssize_t len;
-	int lineno = 0, rc = 0;
+	int lineno = 0, rc;
 
+	rc = sparse_for(set, &sp);
+	if (rc < 0)
+		return fd_diag_set(diag, (enum fd_err)-rc, 0, 0, "%s",
+				   fd_strerror((enum fd_err)-rc));
 	while (rc == 0 && (len = getline(&line, &cap, in)) >= 0) {
-		struct event ev;
-		cJSON *json;
+		struct event ev = { .line = line };
+		const cJSON *json;
+		size_t off = 0;
 
 		lineno++;
 		while (len > 0 && isspace((unsigned char)line[len - 1]))
 			len--;
 		if (blank(line, (size_t)len))
 			continue;
-		json = cJSON_ParseWithLength(line, (size_t)len);
-		if (!cJSON_IsObject(json)) {
-			rc = bad_line(diag, lineno, line, (size_t)len, json);
-			cJSON_Delete(json);
+		ev.len = (size_t)len;
+		rc = fd_sparse_parse(sp, line, ev.len, &json, &off);
+		if (rc == -FD_ERR_NOMEM) {
+			rc = fd_diag_set(diag, FD_ERR_NOMEM, lineno, 0,
+					 "out of memory");
 			break;
 		}
-		event_from(json, line, (size_t)len, &ev);
+		if (rc < 0 || !cJSON_IsObject(json)) {
+			rc = refuse_line(diag, lineno, line, ev.len, off);
+			break;
+		}
+		ev.doc = source_of(json);
 		rc = run_rules(set, &ev, now, out, runs);
-		cJSON_Delete(json);
+		cJSON_Delete(ev.full);
 		if (rc == -FD_ERR_IO)
 			rc = fd_diag_set(diag, FD_ERR_IO, lineno, 0,
 					 "cannot write alerts: %s",
 					 strerror(errno));
+		else if (rc == -FD_ERR_SYNTAX)
+			rc = refuse_line(diag, lineno, line, ev.len, 0);
+		else if (rc == -FD_ERR_NOMEM)
+			rc = fd_diag_set(diag, FD_ERR_NOMEM, lineno, 0,
+					 "out of memory");
 	}
 	if (rc == 0 && ferror(in))
 		rc = fd_diag_set(diag, FD_ERR_IO, lineno, 0, "read error");
 	free(line);
+	fd_sparse_free(sp);
 	return rc;
 }
 

@@ -65,7 +65,7 @@ int fd_eql_stream_flush(struct fd_eql_stream *s, fd_eql_emit_fn emit,
 			void *arg);
 struct fd_eql_stream_stats {
 	size_t pushed;		/* events pushed */
-	size_t skipped;		/* ignored by a sequence: no usable @timestamp */
+	size_t skipped;		/* a sequence ignored: no usable @timestamp */
 	size_t keys;		/* join-key states held now */
 	size_t pending;		/* sequences waiting on a trailing window */
 };

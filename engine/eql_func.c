@@ -601,8 +601,8 @@ static int check_args(struct eql_node *call, struct eql_check *ck)
 			char *f = eql_alloc(ck->arena, a->v.u.s.n + 1);
 
 			if (!f)
-				return fd_diag_set(ck->diag, FD_ERR_NOMEM, 0, 0,
-						   "out of memory");
+				return fd_diag_set(ck->diag, FD_ERR_NOMEM, 0,
+						   0, "out of memory");
 			eql_fold_str(a->v.u.s.p, a->v.u.s.n, f);
 			a->v.u.s.p = f;
 			call->n |= (size_t)1 << i;
@@ -664,14 +664,15 @@ static int check_cidr(struct eql_node *call, struct eql_check *ck)
 
 static int check_between(struct eql_node *call, struct eql_check *ck)
 {
+	const struct eql_node *g = call->nargs == 4 ? call->args[3] : NULL;
 	int rc = check_args(call, ck);
 
 	if (rc < 0)
 		return rc;
-	if (call->nargs == 4 && call->args[3]->kind != EQL_N_CONST)
-		return fd_diag_set(ck->diag, FD_ERR_SYNTAX, call->args[3]->line,
-				   call->args[3]->col, "between: greedy must "
-				   "be the constant true or false");
+	if (g && g->kind != EQL_N_CONST)
+		return fd_diag_set(ck->diag, FD_ERR_SYNTAX, g->line, g->col,
+				   "between: greedy must be the constant true "
+				   "or false");
 	return 0;
 }
 

@@ -27,8 +27,9 @@
 #define EQL_MAX_SLOTS 16
 /* Most filters ([...] terms, until included) in a sequence or sample. */
 #define EQL_MAX_TERMS 64
-/* Most stages of a sequence once `with runs` is expanded. */
-#define EQL_MAX_STAGES 1024
+/* Most stages of a sequence once `with runs` is expanded (runs is 100 at
+ * most; each join key holds stages * stages / 2 event indexes). */
+#define EQL_MAX_STAGES 256
 /* Most states of one compiled regular expression. */
 #define EQL_RE_MAX_STATES 2048
 

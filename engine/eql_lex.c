@@ -202,15 +202,16 @@ static int skip_blank(struct lexer *lx)
 			int line = lx->line, col = lx->col, depth = 0;
 
 			do {
-				if (lx->pos >= lx->len)
+				int a = peekc(lx, 0), b = peekc(lx, 1);
+
+				if (a < 0)
 					return lex_error(lx, line, col,
 						"unterminated comment: "
 						"'/*' needs '*/'");
-				if (peekc(lx, 0) == '/' && peekc(lx, 1) == '*') {
+				if (a == '/' && b == '*') {
 					depth++;
 					advance_n(lx, 2);
-				} else if (peekc(lx, 0) == '*' &&
-					   peekc(lx, 1) == '/') {
+				} else if (a == '*' && b == '/') {
 					depth--;
 					advance_n(lx, 2);
 				} else {
@@ -293,9 +294,9 @@ static int lex_string(struct lexer *lx)
 			return lex_error(lx, line, col,
 					 "unterminated string: expected '\"'");
 		if (c == '\r' || c == '\n')
-			return lex_error(lx, line, col,
-					 "unterminated string: a string cannot "
-					 "hold a line break (write \\n)");
+			return lex_error(lx, line, col, "unterminated "
+					 "string: a string cannot hold a line "
+					 "break (write \\n)");
 		if (c == '"')
 			break;
 		if (c != '\\') {

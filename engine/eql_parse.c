@@ -33,7 +33,8 @@ struct parser {
 /* ---- errors ---- */
 
 static void *fail_at(struct parser *p, enum fd_err err, int line, int col,
-		     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+		     const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
 
 static void *fail_at(struct parser *p, enum fd_err err, int line, int col,
 		     const char *fmt, ...)
@@ -514,8 +515,8 @@ static struct eql_node *parse_field(struct parser *p)
 			continue;
 		}
 		if (at(p, EQL_T_LB) && ahead(p, 1)->type == EQL_T_INT)
-			return UNSUPPORTED(p, cur(p), "array indexes ('[%lld]') "
-					   "are not supported",
+			return UNSUPPORTED(p, cur(p), "array indexes "
+					   "('[%lld]') are not supported",
 					   (long long)ahead(p, 1)->l);
 		break;
 	}
@@ -638,8 +639,8 @@ static struct eql_node *parse_call(struct parser *p)
 		return NULL;
 	if (n->nargs < fn->min_args || n->nargs > fn->max_args) {
 		if (fn->min_args == fn->max_args)
-			return FAIL(p, name, "'%s' takes %u argument%s, not %zu",
-				    fn->name, fn->min_args,
+			return FAIL(p, name, "'%s' takes %u argument%s, "
+				    "not %zu", fn->name, fn->min_args,
 				    fn->min_args == 1 ? "" : "s", n->nargs);
 		if (fn->max_args == 255)
 			return FAIL(p, name, "'%s' takes at least %u "
@@ -795,8 +796,8 @@ static struct eql_node *match_node(struct parser *p, struct eql_token *op,
 	if (parse_patterns(p, op, &pats, &count) < 0)
 		return NULL;
 	if (!is_string_type(lhs->stype))
-		return FAIL_NODE(p, lhs, "%s needs a string on its left, found "
-				 "%s", eql_tok_name(op->type),
+		return FAIL_NODE(p, lhs, "%s needs a string on its left, "
+				 "found %s", eql_tok_name(op->type),
 				 stype_name(lhs->stype));
 	n = new_node(p, regex ? EQL_N_REGEX : EQL_N_WILD, op);
 	if (!n)
@@ -1362,9 +1363,9 @@ static int join_keys(struct parser *p, const struct eql_key *top,
 		struct eql_key *k;
 
 		if (t->nkeys != own) {
-			FAIL(p, t, "every filter needs the same number of join "
-			     "keys (%zu here, %zu in the first)", t->nkeys,
-			     own);
+			FAIL(p, t, "every filter needs the same number of "
+			     "join keys (%zu here, %zu in the first)",
+			     t->nkeys, own);
 			return -1;
 		}
 		k = alloc(p, (ntop + t->nkeys + 1) * sizeof(*k));

@@ -1,19 +1,21 @@
 /*
  * sparse.c - parse a JSON text into only what a set of field paths reads.
  *
- * One pass checks the whole text against the grammar cJSON 1.7 accepts
- * (its quirks included: a backslash always takes the next byte when the
- * end of a string is sought, "\u" with bad hex digits is a NUL, numbers
- * are whatever strtod takes of a run of [0-9+-.eE]; at most
- * CJSON_NESTING_LIMIT nested containers) and, unlike cJSON, refuses
- * anything but whitespace after the value.  Nodes are built only where a
- * path can lead: at each object every key is matched against what is
- * left of the paths exactly as field.c follows them, so nested objects,
- * literal dotted keys and any mix of the two resolve as on the whole
- * document.  A member no path reaches is skipped by a loop that finds
- * string ends 16 bytes at a time and counts brackets, allocating nothing.
- * Nodes come from chunks and strings from one buffer, both kept from one
- * text to the next, so a stream runs in constant memory.
+ * Two passes.  The first marks, 64 bytes at a time with the widest
+ * vectors the CPU has, the quotes that end strings (a backslash takes the
+ * next byte, as cJSON has it) and the brackets outside strings.  The
+ * second walks the objects the paths lead through, matching each key
+ * against a trie of the paths exactly as field.c follows them (nested
+ * objects, literal dotted keys, any mix), and checks them against
+ * cJSON 1.7's grammar, quirks included ("\u" with bad hex digits is a
+ * NUL; a number is whatever strtod takes of a run of [0-9+-.eE]; at most
+ * CJSON_NESTING_LIMIT containers deep).  Values a path ends at are built
+ * whole, as cJSON would build them.  Values no path reaches are skipped:
+ * a string by its closing quote, a container by its brackets alone
+ * (which must pair up and nest), its strings' escapes checked; nothing
+ * else in them is looked at, and nothing is allocated.  Nodes come from
+ * chunks and strings from one buffer, both kept from one text to the
+ * next, so a stream runs in constant memory.
  */
 #include "sparse.h"
 
@@ -25,6 +27,10 @@
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
+#endif
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define HAVE_X86_VECTORS 1
 #endif
 
 #include "fd_err.h"
@@ -38,24 +44,48 @@ struct node_chunk {
 	cJSON node[];
 };
 
-/* The paths as a trie of bytes: a key leads from a node to the node its
- * bytes spell, and a path goes on through a '.' child. */
+/*
+ * The paths as a trie of bytes: a key leads from a node to the node its
+ * bytes spell, and a path goes on through a '.' child.  For the walk the
+ * trie is compiled into edges: the runs of bytes between the nodes where
+ * paths branch, end or meet a '.' (a '.' is an edge of its own).
+ */
 struct tnode {
 	uint32_t child;			/* first child; 0: none (0 is the root) */
 	uint32_t sibling;
 	unsigned char byte;
 	bool end;			/* a path ends here */
+	/* compiled */
+	uint32_t edge, nedges;		/* this node's edges in sp->edges */
+	uint32_t dot;			/* the child through '.', or 0 */
+	uint64_t starts[4];		/* the first bytes of its edges */
+};
+
+struct edge {
+	uint32_t label;			/* offset in sp->labels */
+	uint32_t len;
+	uint32_t to;
+};
+
+/* What stands where in 64 bytes of text, a bit a byte. */
+struct marks {
+	uint64_t quote;			/* a '"' no backslash takes */
+	uint64_t open;			/* '{' or '[' outside strings */
+	uint64_t close;			/* '}' or ']' outside strings */
+	uint64_t bslash;		/* '\\' */
 };
 
 struct fd_sparse {
 	struct tnode *trie;
 	size_t ntrie, trie_cap;
-	size_t npaths;
-	size_t path_bytes;
 	bool keep_all;			/* a pattern: keep every value */
+	int simd;			/* 2: AVX-512BW, 1: AVX2, 0: SSE2 */
+	bool compiled;			/* edges and labels match the trie */
+	struct edge *edges;		/* ntrie of them at most */
+	unsigned char *labels;		/* ntrie bytes at most */
 
-	uint64_t *quotes;		/* the text's unescaped '"', a bit each */
-	size_t quotes_cap;		/* in words */
+	struct marks *marks;		/* the text's structure, 64 bytes each */
+	size_t marks_cap;
 
 	unsigned char *bytes;		/* the strings of one parse */
 	size_t bytes_cap, bytes_used;
@@ -71,8 +101,10 @@ struct fd_sparse {
 struct scan {
 	struct fd_sparse *sp;
 	const struct tnode *trie;
-	const unsigned char *base, *p, *end;
-	const uint64_t *quotes;
+	const struct edge *edges;
+	const unsigned char *labels;
+	const unsigned char *base, *end;
+	const struct marks *marks;
 	size_t nwords;
 	bool has_bs;			/* the text holds a backslash */
 	const unsigned char *bad;	/* where the text went wrong */
@@ -95,6 +127,10 @@ int fd_sparse_new(struct fd_sparse **out)
 	}
 	sp->trie_cap = 16;
 	sp->ntrie = 1;			/* the root */
+#ifdef HAVE_X86_VECTORS
+	sp->simd = __builtin_cpu_supports("avx512bw") ? 2 :
+		   __builtin_cpu_supports("avx2") ? 1 : 0;
+#endif
 	*out = sp;
 	return 0;
 }
@@ -116,12 +152,13 @@ static uint32_t trie_make(struct fd_sparse *sp, uint32_t n, unsigned char c)
 		return k;
 	if (sp->ntrie == sp->trie_cap) {
 		size_t cap = sp->trie_cap * 2;
-		struct tnode *nt = realloc(sp->trie, cap * sizeof(*nt));
+		struct tnode *nt;
 
-		if (!nt || cap > UINT32_MAX) {
-			free(nt == sp->trie ? NULL : nt);
+		if (cap > UINT32_MAX)
 			return 0;
-		}
+		nt = realloc(sp->trie, cap * sizeof(*nt));
+		if (!nt)
+			return 0;
 		sp->trie = nt;
 		sp->trie_cap = cap;
 	}
@@ -129,6 +166,7 @@ static uint32_t trie_make(struct fd_sparse *sp, uint32_t n, unsigned char c)
 	sp->trie[k] = (struct tnode){ .child = 0, .sibling = sp->trie[n].child,
 				     .byte = c, .end = false };
 	sp->trie[n].child = k;
+	sp->compiled = false;
 	return k;
 }
 
@@ -163,9 +201,7 @@ int fd_sparse_add(struct fd_sparse *sp, const char *prefix, const char *path)
 		return rc;
 	if (!sp->trie[n].end) {
 		sp->trie[n].end = true;
-		sp->npaths++;
-		sp->path_bytes += (prefix ? strlen(prefix) + 1 : 0) +
-				  strlen(path);
+		sp->compiled = false;
 	}
 	return 0;
 }
@@ -185,6 +221,65 @@ int fd_sparse_add_list(struct fd_sparse *sp, const char *const *paths,
 bool fd_sparse_keeps_all(const struct fd_sparse *sp)
 {
 	return sp->keep_all;
+}
+
+/*
+ * Compile into edges the children of every node an edge leads to, from
+ * the root (see struct tnode): each node's byte lands in one label.
+ */
+static int trie_compile(struct fd_sparse *sp)
+{
+	struct tnode *t = sp->trie;
+	size_t nedge = 0, nlabel = 0, ntodo = 0;
+	struct edge *e = realloc(sp->edges, sp->ntrie * sizeof(*e));
+	unsigned char *l;
+	uint32_t *todo;
+
+	if (!e)
+		return -FD_ERR_NOMEM;
+	sp->edges = e;
+	l = realloc(sp->labels, sp->ntrie);
+	if (!l)
+		return -FD_ERR_NOMEM;
+	sp->labels = l;
+	todo = malloc(sp->ntrie * sizeof(*todo));
+	if (!todo)
+		return -FD_ERR_NOMEM;
+	todo[ntodo++] = 0;
+	while (ntodo) {
+		uint32_t n = todo[--ntodo];
+
+		t[n].edge = (uint32_t)nedge;
+		t[n].nedges = 0;
+		t[n].dot = 0;
+		memset(t[n].starts, 0, sizeof(t[n].starts));
+		for (uint32_t c = t[n].child; c; c = t[c].sibling) {
+			uint32_t m = c;
+
+			e[nedge].label = (uint32_t)nlabel;
+			l[nlabel++] = t[c].byte;
+			if (t[c].byte == '.') {
+				t[n].dot = c;
+			} else {
+				while (!t[m].end && t[m].child &&
+				       !t[t[m].child].sibling &&
+				       t[t[m].child].byte != '.') {
+					m = t[m].child;
+					l[nlabel++] = t[m].byte;
+				}
+			}
+			e[nedge].len = (uint32_t)nlabel - e[nedge].label;
+			e[nedge].to = m;
+			t[n].starts[t[c].byte / 64] |=
+				UINT64_C(1) << (t[c].byte % 64);
+			t[n].nedges++;
+			nedge++;
+			todo[ntodo++] = m;
+		}
+	}
+	free(todo);
+	sp->compiled = true;
+	return 0;
 }
 
 /* ---- memory of one parse ---- */
@@ -227,10 +322,10 @@ static cJSON *node(struct scan *s, int type)
 
 /*
  * n bytes of the parse's string buffer.  Every string or number kept is
- * decoded from a distinct stretch of the text no shorter than the result
- * plus its NUL (the closing quote, or the byte after a number), so a
- * buffer of len + 1 bytes always suffices; running out is a bug, and
- * reported as a failure rather than trusted.
+ * decoded from its own stretch of the text, no shorter than the result
+ * plus its NUL (the closing quote, or the byte after a number), so len + 1
+ * bytes always suffice; running out would be a bug, reported as a failure
+ * rather than trusted.
  */
 static unsigned char *bytes(struct scan *s, size_t n)
 {
@@ -246,7 +341,7 @@ static unsigned char *bytes(struct scan *s, size_t n)
 	return b;
 }
 
-static bool grow(unsigned char **buf, size_t *cap, size_t need)
+static bool grow_bytes(unsigned char **buf, size_t *cap, size_t need)
 {
 	unsigned char *nb;
 
@@ -269,6 +364,265 @@ static void *fail(struct scan *s, const unsigned char *where)
 	return NULL;
 }
 
+/* ---- the text's structure, 64 bytes at a time ---- */
+
+/* The '"', '\\', '{' or '[', and '}' or ']' of 64 bytes at b. */
+static inline __attribute__((always_inline))
+void block_marks(const unsigned char *b, struct marks *m)
+{
+#if defined(__SSE2__)
+	const __m128i quote = _mm_set1_epi8('"');
+	const __m128i bslash = _mm_set1_epi8('\\');
+	const __m128i lower = _mm_set1_epi8(0x20);	/* '[' | 0x20 == '{' */
+	const __m128i open = _mm_set1_epi8('{');
+	const __m128i close = _mm_set1_epi8('}');
+
+	m->quote = m->bslash = m->open = m->close = 0;
+	for (int k = 0; k < 4; k++) {
+		__m128i v = _mm_loadu_si128(
+			(const __m128i *)(const void *)(b + 16 * k));
+		__m128i l = _mm_or_si128(v, lower);
+
+		m->quote |= (uint64_t)(unsigned)_mm_movemask_epi8(
+			_mm_cmpeq_epi8(v, quote)) << (16 * k);
+		m->bslash |= (uint64_t)(unsigned)_mm_movemask_epi8(
+			_mm_cmpeq_epi8(v, bslash)) << (16 * k);
+		m->open |= (uint64_t)(unsigned)_mm_movemask_epi8(
+			_mm_cmpeq_epi8(l, open)) << (16 * k);
+		m->close |= (uint64_t)(unsigned)_mm_movemask_epi8(
+			_mm_cmpeq_epi8(l, close)) << (16 * k);
+	}
+#else
+	m->quote = m->bslash = m->open = m->close = 0;
+	for (int k = 0; k < 64; k++) {
+		m->quote |= (uint64_t)(b[k] == '"') << k;
+		m->bslash |= (uint64_t)(b[k] == '\\') << k;
+		m->open |= (uint64_t)((b[k] | 0x20) == '{') << k;
+		m->close |= (uint64_t)((b[k] | 0x20) == '}') << k;
+	}
+#endif
+}
+
+#ifdef HAVE_X86_VECTORS
+/* The same, 32 bytes at a time. */
+static inline __attribute__((always_inline, target("avx2")))
+void block_marks_avx2(const unsigned char *b, struct marks *m)
+{
+	const __m256i quote = _mm256_set1_epi8('"');
+	const __m256i bslash = _mm256_set1_epi8('\\');
+	const __m256i lower = _mm256_set1_epi8(0x20);
+	const __m256i open = _mm256_set1_epi8('{');
+	const __m256i close = _mm256_set1_epi8('}');
+
+	m->quote = m->bslash = m->open = m->close = 0;
+	for (int k = 0; k < 2; k++) {
+		__m256i v = _mm256_loadu_si256(
+			(const __m256i *)(const void *)(b + 32 * k));
+		__m256i l = _mm256_or_si256(v, lower);
+
+		m->quote |= (uint64_t)(uint32_t)_mm256_movemask_epi8(
+			_mm256_cmpeq_epi8(v, quote)) << (32 * k);
+		m->bslash |= (uint64_t)(uint32_t)_mm256_movemask_epi8(
+			_mm256_cmpeq_epi8(v, bslash)) << (32 * k);
+		m->open |= (uint64_t)(uint32_t)_mm256_movemask_epi8(
+			_mm256_cmpeq_epi8(l, open)) << (32 * k);
+		m->close |= (uint64_t)(uint32_t)_mm256_movemask_epi8(
+			_mm256_cmpeq_epi8(l, close)) << (32 * k);
+	}
+}
+
+/* The same, 64 bytes at once. */
+static inline __attribute__((always_inline, target("avx512bw")))
+void block_marks_avx512(const unsigned char *b, struct marks *m)
+{
+	__m512i v = _mm512_loadu_si512((const void *)b);
+	__m512i l = _mm512_or_si512(v, _mm512_set1_epi8(0x20));
+
+	m->quote = _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8('"'));
+	m->bslash = _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8('\\'));
+	m->open = _mm512_cmpeq_epi8_mask(l, _mm512_set1_epi8('{'));
+	m->close = _mm512_cmpeq_epi8_mask(l, _mm512_set1_epi8('}'));
+}
+#endif
+
+/*
+ * The bytes a backslash takes with it, cJSON's way (each backslash not
+ * itself taken takes the next byte), given the backslashes of a block
+ * and whether the previous block's last backslash takes this block's
+ * first byte (*carry, updated for the next block).
+ */
+static uint64_t escaped(uint64_t bs, unsigned *carry)
+{
+	uint64_t taken = 0;
+
+	if (*carry) {
+		taken = 1;
+		bs &= ~UINT64_C(1);
+	}
+	*carry = 0;
+	while (bs) {
+		unsigned i = (unsigned)__builtin_ctzll(bs);
+
+		if (i == 63) {
+			*carry = 1;
+			break;
+		}
+		taken |= UINT64_C(2) << i;
+		bs &= ~(UINT64_C(3) << i);
+	}
+	return taken;
+}
+
+/* Bit i set when an odd number of bits 0..i of x are: inside a string,
+ * given the quotes that open and close strings. */
+static inline uint64_t prefix_xor(uint64_t x)
+{
+	x ^= x << 1;
+	x ^= x << 2;
+	x ^= x << 4;
+	x ^= x << 8;
+	x ^= x << 16;
+	x ^= x << 32;
+	return x;
+}
+
+/*
+ * Mark the text's structure: the quotes where cJSON ends strings, and
+ * the brackets outside strings.  A backslash outside a string is an
+ * error cJSON meets before any quote it could hide, so finding one
+ * refuses the text at once.
+ */
+static inline __attribute__((always_inline))
+int mark_blocks(struct scan *s, size_t len,
+		void (*marks)(const unsigned char *, struct marks *))
+{
+	struct fd_sparse *sp = s->sp;
+	size_t nw = len / 64 + 1;
+	uint64_t inside = 0;
+	unsigned carry = 0;
+
+	if (nw > sp->marks_cap) {
+		struct marks *nm = realloc(sp->marks, nw * sizeof(*nm));
+
+		if (!nm)
+			return -FD_ERR_NOMEM;
+		sp->marks = nm;
+		sp->marks_cap = nw;
+	}
+	s->has_bs = false;
+	for (size_t w = 0; w < nw; w++) {
+		const unsigned char *b = s->base + w * 64;
+		struct marks *m = &sp->marks[w];
+		unsigned char tail[64];
+		uint64_t in, stray;
+
+		if (len - w * 64 < 64) {
+			memset(tail, 0, sizeof(tail));
+			memcpy(tail, b, len - w * 64);
+			b = tail;
+		}
+		marks(b, m);
+		if (m->bslash | carry) {
+			s->has_bs = true;
+			m->quote &= ~escaped(m->bslash, &carry);
+		}
+		in = prefix_xor(m->quote) ^ inside;
+		inside = (uint64_t)0 - (in >> 63);
+		stray = m->bslash & ~in;
+		if (stray) {
+			fail(s, s->base + w * 64 +
+				(unsigned)__builtin_ctzll(stray));
+			return -FD_ERR_SYNTAX;
+		}
+		m->open &= ~in;
+		m->close &= ~in;
+	}
+	s->marks = sp->marks;
+	s->nwords = nw;
+	return 0;
+}
+
+#ifdef HAVE_X86_VECTORS
+__attribute__((target("avx2")))
+static int mark_text_avx2(struct scan *s, size_t len)
+{
+	return mark_blocks(s, len, block_marks_avx2);
+}
+
+__attribute__((target("avx512bw")))
+static int mark_text_avx512(struct scan *s, size_t len)
+{
+	return mark_blocks(s, len, block_marks_avx512);
+}
+#endif
+
+/* The widest vectors the CPU has (the same marks whichever is used). */
+static int mark_text(struct scan *s, size_t len)
+{
+#ifdef HAVE_X86_VECTORS
+	if (s->sp->simd == 2)
+		return mark_text_avx512(s, len);
+	if (s->sp->simd == 1)
+		return mark_text_avx2(s, len);
+#endif
+	return mark_blocks(s, len, block_marks);
+}
+
+/* The quote that closes the string opened at open, or NULL. */
+static inline const unsigned char *close_quote(const struct scan *s,
+					       const unsigned char *open)
+{
+	size_t i = (size_t)(open - s->base) + 1, w = i / 64;
+	uint64_t m;
+
+	if (w >= s->nwords)
+		return NULL;
+	m = s->marks[w].quote & (~UINT64_C(0) << (i % 64));
+	while (!m) {
+		if (++w == s->nwords)
+			return NULL;
+		m = s->marks[w].quote;
+	}
+	return s->base + w * 64 + (unsigned)__builtin_ctzll(m);
+}
+
+/*
+ * The walk through objects takes the quotes in order from a cursor: the
+ * next quote is then a bit away, not a search from the last position.
+ * Whatever moves past quotes otherwise puts the cursor back with
+ * cursor_seek().
+ */
+struct cursor {
+	size_t w;			/* a word of marks */
+	uint64_t m;			/* the quotes left in it */
+};
+
+static inline void cursor_seek(const struct scan *s, struct cursor *c,
+			       const unsigned char *p)
+{
+	size_t i = (size_t)(p - s->base);
+
+	c->w = i / 64;
+	c->m = c->w < s->nwords ?
+	       s->marks[c->w].quote & (~UINT64_C(0) << (i % 64)) : 0;
+}
+
+/* Take the next quote; NULL when there is none. */
+static inline const unsigned char *cursor_next(const struct scan *s,
+					       struct cursor *c)
+{
+	const unsigned char *q;
+
+	while (!c->m) {
+		if (c->w + 1 >= s->nwords)
+			return NULL;
+		c->m = s->marks[++c->w].quote;
+	}
+	q = s->base + c->w * 64 + (unsigned)__builtin_ctzll(c->m);
+	c->m &= c->m - 1;
+	return q;
+}
+
 /* ---- lexical pieces, as cJSON reads them ---- */
 
 /* cJSON skips every byte up to 0x20 (NUL and controls too). */
@@ -278,51 +632,6 @@ static inline const unsigned char *ws(const unsigned char *p,
 	while (p < end && *p <= ' ')
 		p++;
 	return p;
-}
-
-/* The first '"' or '\\' at or after p, or end. */
-static inline const unsigned char *find_special(const unsigned char *p,
-						const unsigned char *end)
-{
-#if defined(__SSE2__)
-	const __m128i quote = _mm_set1_epi8('"');
-	const __m128i bslash = _mm_set1_epi8('\\');
-
-	while (end - p >= 16) {
-		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
-		unsigned m = (unsigned)_mm_movemask_epi8(
-			_mm_or_si128(_mm_cmpeq_epi8(v, quote),
-				     _mm_cmpeq_epi8(v, bslash)));
-
-		if (m)
-			return p + __builtin_ctz(m);
-		p += 16;
-	}
-#endif
-	while (p < end && *p != '"' && *p != '\\')
-		p++;
-	return p;
-}
-
-/*
- * The closing quote of a string whose body starts at p, found as cJSON
- * finds it: a backslash always takes the next byte with it.  *esc tells
- * whether the body holds a backslash.  NULL if the text ends first.
- */
-static const unsigned char *string_close(const unsigned char *p,
-					 const unsigned char *end, bool *esc)
-{
-	for (;;) {
-		p = find_special(p, end);
-		if (p == end)
-			return NULL;
-		if (*p == '"')
-			return p;
-		*esc = true;
-		if (end - p < 2)
-			return NULL;
-		p += 2;
-	}
 }
 
 /* cJSON's parse_hex4: a bad digit makes the whole value 0. */
@@ -353,6 +662,7 @@ static unsigned hex4(const unsigned char *h)
 static int utf16(const unsigned char *b, const unsigned char *e,
 		 unsigned char *out, size_t *n)
 {
+	static const unsigned char mark[5] = { 0, 0, 0xC0, 0xE0, 0xF0 };
 	unsigned long cp;
 	unsigned first;
 	int take = 6;
@@ -380,8 +690,6 @@ static int utf16(const unsigned char *b, const unsigned char *e,
 	}
 	len = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
 	if (out) {
-		static const unsigned char mark[5] = { 0, 0, 0xC0, 0xE0, 0xF0 };
-
 		for (size_t i = len - 1; i > 0; i--) {
 			out[i] = (unsigned char)((cp & 0x3F) | 0x80);
 			cp >>= 6;
@@ -462,6 +770,27 @@ static ptrdiff_t unescape(const unsigned char *b, const unsigned char *e,
 	return (ptrdiff_t)n;
 }
 
+/* True when the body [b, e) holds a backslash. */
+static inline bool has_escape(const struct scan *s, const unsigned char *b,
+			      const unsigned char *e)
+{
+	return s->has_bs && memchr(b, '\\', (size_t)(e - b));
+}
+
+/*
+ * The end of the string opened at p (past its closing quote), its
+ * escapes checked as cJSON takes them; NULL if it does not end.
+ */
+static inline const unsigned char *string_end(struct scan *s,
+					      const unsigned char *p)
+{
+	const unsigned char *e = close_quote(s, p);
+
+	if (!e || (has_escape(s, p + 1, e) && unescape(p + 1, e, NULL) < 0))
+		return fail(s, p);
+	return e + 1;
+}
+
 static inline bool is_digit(unsigned char c)
 {
 	return c >= '0' && c <= '9';
@@ -511,158 +840,179 @@ static const unsigned char *number_end(const unsigned char *p,
 	return q;
 }
 
-/* ---- skipping: check a value, keep nothing ---- */
-
-static bool skip_string(struct scan *s, const unsigned char **pp)
+/* The end of the literal word at p, or NULL. */
+static inline const unsigned char *literal(const unsigned char *p,
+					   const unsigned char *end,
+					   const char *word, size_t len)
 {
-	const unsigned char *b = *pp + 1, *e;
-	bool esc = false;
-
-	e = string_close(b, s->end, &esc);
-	if (!e || (esc && unescape(b, e, NULL) < 0)) {
-		fail(s, *pp);
-		return false;
-	}
-	*pp = e + 1;
-	return true;
+	if ((size_t)(end - p) < len || memcmp(p, word, len))
+		return NULL;
+	return p + len;
 }
 
-static bool literal(const unsigned char **pp, const unsigned char *end,
-		    const char *word, size_t len)
+/* ---- skipping: check a value, keep nothing ---- */
+
+/* The last unescaped quote before pos (there is one: pos is inside a
+ * string). */
+static const unsigned char *open_quote(const struct scan *s, size_t pos)
 {
-	if ((size_t)(end - *pp) < len || memcmp(*pp, word, len))
-		return false;
-	*pp += len;
+	size_t w = pos / 64;
+	uint64_t m = s->marks[w].quote & ((UINT64_C(1) << (pos % 64)) - 1);
+
+	while (!m)
+		m = s->marks[--w].quote;
+	return s->base + w * 64 + 63 - (unsigned)__builtin_clzll(m);
+}
+
+/* Check the escapes of every string with a backslash in [from, to). */
+static bool check_escapes(struct scan *s, size_t from, size_t to)
+{
+	while (from < to) {
+		size_t w = from / 64, pos;
+		uint64_t m = s->marks[w].bslash & (~UINT64_C(0) << (from % 64));
+		const unsigned char *open, *close;
+
+		while (!m) {
+			if (++w * 64 >= to)
+				return true;
+			m = s->marks[w].bslash;
+		}
+		pos = w * 64 + (unsigned)__builtin_ctzll(m);
+		if (pos >= to)
+			return true;
+		open = open_quote(s, pos);
+		close = close_quote(s, open);
+		if (unescape(open + 1, close, NULL) < 0) {
+			fail(s, open);
+			return false;
+		}
+		from = (size_t)(close - s->base) + 1;
+	}
 	return true;
 }
 
 /*
- * Skip the value at s->p (whitespace already skipped) with depth
- * containers open around it.  Containers are followed with a bit per
- * level (object or array) instead of recursion.
+ * Skip the container at p, with depth containers open around it, by its
+ * brackets alone: they must pair up ('{' with '}', '[' with ']') and nest
+ * at most CJSON_NESTING_LIMIT deep, and the escapes of its strings must
+ * be ones cJSON takes; what stands between them is not looked at.
  */
-static bool skip_value(struct scan *s, unsigned depth)
+static const unsigned char *skip_container(struct scan *s,
+					   const unsigned char *p,
+					   unsigned depth)
 {
-	uint64_t is_obj[CJSON_NESTING_LIMIT / 64 + 1];
-	const unsigned char *p = s->p, *end = s->end, *q;
-	unsigned level = 0;
-	bool obj;
+	uint64_t curly[CJSON_NESTING_LIMIT / 64 + 1];
+	size_t start = (size_t)(p - s->base), w = start / 64, pos;
+	uint64_t from = ~UINT64_C(0) << (start % 64);
+	uint64_t open = s->marks[w].open & from & (from - 1);
+	uint64_t close = s->marks[w].close & from;
+	unsigned level = 1;	/* levels below this container's own */
 
-value:
-	if (p == end)
-		goto bad;
+	if (depth >= CJSON_NESTING_LIMIT)
+		return fail(s, p);
+	curly[0] = *p == '{';
+	for (;;) {
+		uint64_t bit;
+
+		while (!(open | close)) {
+			if (++w == s->nwords)
+				return fail(s, s->end);
+			open = s->marks[w].open;
+			close = s->marks[w].close;
+		}
+		bit = (open | close) & (~(open | close) + 1);
+		pos = w * 64 + (unsigned)__builtin_ctzll(bit);
+		if (open & bit) {
+			if (depth + level >= CJSON_NESTING_LIMIT)
+				return fail(s, s->base + pos);
+			if (s->base[pos] == '{')
+				curly[level / 64] |= UINT64_C(1) << (level % 64);
+			else
+				curly[level / 64] &=
+					~(UINT64_C(1) << (level % 64));
+			level++;
+			open &= ~bit;
+			continue;
+		}
+		level--;
+		if ((s->base[pos] == '}') !=
+		    (curly[level / 64] >> (level % 64) & 1))
+			return fail(s, s->base + pos);
+		if (level == 0)
+			break;
+		close &= ~bit;
+	}
+	if (s->has_bs && !check_escapes(s, start, pos))
+		return NULL;
+	return s->base + pos + 1;
+}
+
+/* Skip the value at p (not whitespace), with depth containers open
+ * around it; the end of the value, or NULL. */
+static const unsigned char *skip_value(struct scan *s, const unsigned char *p,
+				       unsigned depth)
+{
+	const unsigned char *q = NULL;
+
+	if (p == s->end)
+		return fail(s, p);
 	switch (*p) {
 	case '"':
-		if (!skip_string(s, &p))
-			return false;
-		break;
+		return string_end(s, p);
 	case '{':
 	case '[':
-		if (depth + level >= CJSON_NESTING_LIMIT)
-			goto bad;
-		obj = *p == '{';
-		if (obj)
-			is_obj[level / 64] |= UINT64_C(1) << (level % 64);
-		else
-			is_obj[level / 64] &= ~(UINT64_C(1) << (level % 64));
-		level++;
-		p = ws(p + 1, end);
-		if (p < end && *p == (obj ? '}' : ']')) {
-			p++;
-			level--;
-			break;
-		}
-		if (obj)
-			goto key;
-		goto value;
+		return skip_container(s, p, depth);
 	case 't':
-		if (!literal(&p, end, "true", 4))
-			goto bad;
+		q = literal(p, s->end, "true", 4);
 		break;
 	case 'f':
-		if (!literal(&p, end, "false", 5))
-			goto bad;
+		q = literal(p, s->end, "false", 5);
 		break;
 	case 'n':
-		if (!literal(&p, end, "null", 4))
-			goto bad;
+		q = literal(p, s->end, "null", 4);
 		break;
 	default:
-		if (*p != '-' && !is_digit(*p))
-			goto bad;
-		q = number_end(p, end);
-		if (!q)
-			goto bad;
-		p = q;
+		if (*p == '-' || is_digit(*p))
+			q = number_end(p, s->end);
 		break;
 	}
-next:
-	if (level == 0) {
-		s->p = p;
-		return true;
-	}
-	obj = is_obj[(level - 1) / 64] >> ((level - 1) % 64) & 1;
-	p = ws(p, end);
-	if (p == end)
-		goto bad;
-	if (*p == ',') {
-		p = ws(p + 1, end);
-		if (obj)
-			goto key;
-		goto value;
-	}
-	if (*p != (obj ? '}' : ']'))
-		goto bad;
-	p++;
-	level--;
-	goto next;
-key:
-	if (p == end || *p != '"' || !skip_string(s, &p))
-		goto bad;
-	p = ws(p, end);
-	if (p == end || *p != ':')
-		goto bad;
-	p = ws(p + 1, end);
-	goto value;
-bad:
-	fail(s, p);
-	return false;
+	return q ? q : fail(s, p);
 }
 
 /* ---- building: keep a whole value ---- */
 
-/* The string at s->p, decoded into the parse's buffer. */
-static char *string_at(struct scan *s)
+/* The string at p, decoded into the parse's buffer as *out. */
+static const unsigned char *string_at(struct scan *s, const unsigned char *p,
+				      char **out)
 {
-	const unsigned char *b = s->p + 1, *e;
-	unsigned char *out;
+	const unsigned char *b = p + 1, *e = close_quote(s, p);
+	unsigned char *txt;
 	ptrdiff_t len;
-	bool esc = false;
 
-	e = string_close(b, s->end, &esc);
 	if (!e)
-		return fail(s, s->p);
-	out = bytes(s, (size_t)(e - b) + 1);
-	if (!out)
+		return fail(s, p);
+	txt = bytes(s, (size_t)(e - b) + 1);
+	if (!txt)
 		return NULL;
-	if (esc) {
-		len = unescape(b, e, out);
+	if (has_escape(s, b, e)) {
+		len = unescape(b, e, txt);
 		if (len < 0)
-			return fail(s, s->p);
+			return fail(s, p);
 	} else {
 		len = e - b;
-		memcpy(out, b, (size_t)len);
+		memcpy(txt, b, (size_t)len);
 	}
-	out[len] = '\0';
-	s->p = e + 1;
-	return (char *)out;
+	txt[len] = '\0';
+	*out = (char *)txt;
+	return e + 1;
 }
 
-/* A number as cJSON makes it: strtod in the current locale, valueint
- * saturated. */
-static cJSON *number_at(struct scan *s)
+/* The number at p as cJSON makes it: strtod in the current locale,
+ * valueint saturated. */
+static const unsigned char *number_at(struct scan *s, const unsigned char *p,
+				      cJSON **out)
 {
-	const unsigned char *q = number_end(s->p, s->end);
+	const unsigned char *q = number_end(p, s->end);
 	char point = *localeconv()->decimal_point;
 	unsigned char *txt;
 	size_t len;
@@ -670,21 +1020,21 @@ static cJSON *number_at(struct scan *s)
 	cJSON *n;
 
 	if (!q)
-		return fail(s, s->p);
-	len = (size_t)(q - s->p);
+		return fail(s, p);
+	len = (size_t)(q - p);
 	txt = bytes(s, len + 1);
 	n = txt ? node(s, cJSON_Number) : NULL;
 	if (!n)
 		return NULL;
 	for (size_t i = 0; i < len; i++)
-		txt[i] = s->p[i] == '.' ? (unsigned char)point : s->p[i];
+		txt[i] = p[i] == '.' ? (unsigned char)point : p[i];
 	txt[len] = '\0';
 	d = strtod((const char *)txt, NULL);
 	n->valuedouble = d;
 	n->valueint = d >= INT_MAX ? INT_MAX :
 		      d <= (double)INT_MIN ? INT_MIN : (int)d;
-	s->p = q;
-	return n;
+	*out = n;
+	return q;
 }
 
 static void append(cJSON *parent, cJSON **last, cJSON *kid)
@@ -700,341 +1050,383 @@ static void append(cJSON *parent, cJSON **last, cJSON *kid)
 }
 
 /*
- * After a member or an element: ',' (s->p moves past it and the
- * whitespace after it, and true is returned) or the closing byte (s->p
- * moves past it, *done is set).  Anything else fails.
+ * After a member or an element at p: past a ',' and the whitespace after
+ * it (*done stays false), or past the closing byte (*done is set); NULL
+ * on anything else.
  */
-static bool separator(struct scan *s, unsigned char close, bool *done)
+static inline const unsigned char *separator(struct scan *s,
+					     const unsigned char *p,
+					     unsigned char close, bool *done)
 {
-	const unsigned char *p = ws(s->p, s->end);
-
-	if (p < s->end && *p == ',') {
-		s->p = ws(p + 1, s->end);
-		return true;
-	}
+	p = ws(p, s->end);
+	if (p < s->end && *p == ',')
+		return ws(p + 1, s->end);
 	if (p < s->end && *p == close) {
-		s->p = p + 1;
 		*done = true;
-		return true;
+		return p + 1;
 	}
-	fail(s, p);
-	return false;
+	return fail(s, p);
 }
 
-/* Open a container at s->p: its node, or NULL; *empty when it closes at
- * once. */
-static cJSON *open_container(struct scan *s, unsigned depth, int type,
-			     bool *empty)
+/* Past the ':' after a member's name at p, and the whitespace after it. */
+static inline const unsigned char *colon(struct scan *s,
+					 const unsigned char *p)
+{
+	p = ws(p, s->end);
+	if (p == s->end || *p != ':')
+		return fail(s, p);
+	return ws(p + 1, s->end);
+}
+
+/* Open the container at p: its node *out, and where its inside starts;
+ * *done when it closes at once. */
+static const unsigned char *open_container(struct scan *s,
+					   const unsigned char *p,
+					   unsigned depth, int type,
+					   cJSON **out, bool *done)
 {
 	unsigned char close = type == cJSON_Object ? '}' : ']';
-	cJSON *n;
 
 	if (depth >= CJSON_NESTING_LIMIT)
-		return fail(s, s->p);
-	n = node(s, type);
-	if (!n)
+		return fail(s, p);
+	*out = node(s, type);
+	if (!*out)
 		return NULL;
-	s->p = ws(s->p + 1, s->end);
-	*empty = s->p < s->end && *s->p == close;
-	if (*empty)
-		s->p++;
-	return n;
+	p = ws(p + 1, s->end);
+	*done = p < s->end && *p == close;
+	return *done ? p + 1 : p;
 }
 
-/* A member's name and the ':' after it; s->p ends on its value. */
-static bool member_colon(struct scan *s)
-{
-	s->p = ws(s->p, s->end);
-	if (s->p == s->end || *s->p != ':') {
-		fail(s, s->p);
-		return false;
-	}
-	s->p = ws(s->p + 1, s->end);
-	return true;
-}
+static const unsigned char *build_value(struct scan *s,
+					const unsigned char *p,
+					unsigned depth, cJSON **out);
 
-static cJSON *build_value(struct scan *s, unsigned depth);
-
-static cJSON *build_container(struct scan *s, unsigned depth, int type)
+static const unsigned char *build_container(struct scan *s,
+					    const unsigned char *p,
+					    unsigned depth, int type,
+					    cJSON **out)
 {
 	bool obj = type == cJSON_Object, done = false;
-	cJSON *n = open_container(s, depth, type, &done), *last = NULL;
+	cJSON *last = NULL;
 
-	if (!n)
-		return NULL;
-	while (!done) {
+	p = open_container(s, p, depth, type, out, &done);
+	while (p && !done) {
 		char *key = NULL;
 		cJSON *kid;
 
 		if (obj) {
-			if (s->p == s->end || *s->p != '"')
-				return fail(s, s->p);
-			key = string_at(s);
-			if (!key || !member_colon(s))
+			if (p == s->end || *p != '"')
+				return fail(s, p);
+			p = string_at(s, p, &key);
+			if (p)
+				p = colon(s, p);
+			if (!p)
 				return NULL;
 		}
-		kid = build_value(s, depth + 1);
-		if (!kid)
+		p = build_value(s, p, depth + 1, &kid);
+		if (!p)
 			return NULL;
 		kid->string = key;
-		append(n, &last, kid);
-		if (!separator(s, obj ? '}' : ']', &done))
-			return NULL;
+		append(*out, &last, kid);
+		p = separator(s, p, obj ? '}' : ']', &done);
 	}
-	return n;
+	return p;
 }
 
-static cJSON *build_value(struct scan *s, unsigned depth)
+static const unsigned char *build_value(struct scan *s,
+					const unsigned char *p,
+					unsigned depth, cJSON **out)
 {
-	const unsigned char *p = s->p;
-	cJSON *n;
+	const unsigned char *q = NULL;
+	int type = cJSON_NULL;
 
 	if (p == s->end)
 		return fail(s, p);
 	switch (*p) {
 	case '"':
-		n = node(s, cJSON_String);
-		if (n && !(n->valuestring = string_at(s)))
-			return NULL;
-		return n;
+		*out = node(s, cJSON_String);
+		return *out ? string_at(s, p, &(*out)->valuestring) : NULL;
 	case '{':
-		return build_container(s, depth, cJSON_Object);
+		return build_container(s, p, depth, cJSON_Object, out);
 	case '[':
-		return build_container(s, depth, cJSON_Array);
+		return build_container(s, p, depth, cJSON_Array, out);
 	case 't':
-		if (!literal(&s->p, s->end, "true", 4))
-			return fail(s, p);
-		n = node(s, cJSON_True);
-		if (n)
-			n->valueint = 1;
-		return n;
+		q = literal(p, s->end, "true", 4);
+		type = cJSON_True;
+		break;
 	case 'f':
-		if (!literal(&s->p, s->end, "false", 5))
-			return fail(s, p);
-		return node(s, cJSON_False);
+		q = literal(p, s->end, "false", 5);
+		type = cJSON_False;
+		break;
 	case 'n':
-		if (!literal(&s->p, s->end, "null", 4))
-			return fail(s, p);
-		return node(s, cJSON_NULL);
+		q = literal(p, s->end, "null", 4);
+		break;
 	default:
-		if (*p != '-' && !is_digit(*p))
-			return fail(s, p);
-		return number_at(s);
+		if (*p == '-' || is_digit(*p))
+			return number_at(s, p, out);
+		break;
 	}
+	if (!q)
+		return fail(s, p);
+	*out = node(s, type);
+	if (!*out)
+		return NULL;
+	(*out)->valueint = type == cJSON_True;
+	return q;
 }
 
 /* ---- the sparse walk: keep what the paths reach ---- */
 
-/*
- * field.c's after_key() over a key of klen bytes (cut at a NUL, as cJSON's
- * C string would be): if the key is the first segments of path, the rest
- * of the path after the '.' ("" at its end); else NULL.
- */
-static const char *after_key(const unsigned char *key, size_t klen,
-			     const char *path)
-{
-	size_t i = 0;
+enum reach { SKIP, WHOLE, DESCEND };
 
-	while (i < klen && key[i] && key[i] == (unsigned char)path[i])
-		i++;
-	if (i < klen && key[i])
-		return NULL;
-	if (path[i] == '.')
-		return path + i + 1;
-	return path[i] ? NULL : path + i;
+/*
+ * Where a key of klen bytes (cut at a NUL, as cJSON's C string is) leads
+ * from trie node n, as field.c's after_key() would have it: a path ends
+ * at the key (keep its value whole), some go on through it (*next: the
+ * node after the '.'), or none.
+ */
+static enum reach follow(const struct scan *s, uint32_t n,
+			 const unsigned char *key, size_t klen,
+			 uint32_t *next)
+{
+	const struct tnode *t = s->trie;
+	size_t i = 0;
+	uint32_t dot;
+
+	while (i < klen && key[i]) {
+		unsigned char c = key[i];
+		const struct edge *e;
+
+		if (!(t[n].starts[c / 64] >> (c % 64) & 1))
+			return SKIP;
+		e = s->edges + t[n].edge;
+		while (s->labels[e->label] != c)
+			e++;
+		/* A key cut short by a NUL ends inside the edge: no path
+		 * ends or meets a '.' there. */
+		if (klen - i < e->len ||
+		    memcmp(key + i, s->labels + e->label, e->len))
+			return SKIP;
+		i += e->len;
+		n = e->to;
+	}
+	if (t[n].end)
+		return WHOLE;
+	dot = t[n].dot;
+	if (!dot)
+		return SKIP;
+	if (t[dot].end)		/* a path "a." ends at the key "a" */
+		return WHOLE;
+	*next = dot;
+	return DESCEND;
 }
 
-static cJSON *sparse_value(struct scan *s, unsigned depth,
-			   const char *const *rest, size_t nrest,
-			   size_t level);
+static const unsigned char *sparse_value(struct scan *s,
+					 const unsigned char *p,
+					 unsigned depth, uint32_t at,
+					 struct cursor *c, cJSON **out);
 
-/*
- * One member of an object the paths rest lead into: its value kept
- * whole when a path ends at its key, walked with what is left of the
- * paths when some go on through it, else skipped.  *kid is the member
- * kept, or NULL.
- */
-static bool member(struct scan *s, unsigned depth, const char *const *rest,
-		   size_t nrest, size_t level, cJSON **kid)
+/* A member's name, decoded when it has escapes: *key, *klen. */
+static bool member_name(struct scan *s, const unsigned char *open,
+			const unsigned char *close, const unsigned char **key,
+			size_t *klen)
 {
 	struct fd_sparse *sp = s->sp;
-	const char **next = sp->rest + (level + 1) * sp->npaths;
-	const unsigned char *b, *e, *key;
-	size_t klen, nnext = 0;
-	bool esc = false, whole = false;
+	ptrdiff_t len;
 
-	*kid = NULL;
-	if (s->p == s->end || *s->p != '"')
-		goto bad;
-	b = s->p + 1;
-	e = string_close(b, s->end, &esc);
-	if (!e)
-		goto bad;
-	key = b;
-	klen = (size_t)(e - b);
-	if (esc) {
-		ptrdiff_t len;
-
-		if (!grow(&sp->key, &sp->key_cap, klen + 1)) {
-			s->nomem = true;
-			return false;
-		}
-		len = unescape(b, e, sp->key);
-		if (len < 0)
-			goto bad;
-		key = sp->key;
-		klen = (size_t)len;
-	}
-	for (size_t i = 0; i < nrest; i++) {
-		const char *r = after_key(key, klen, rest[i]);
-
-		if (!r)
-			continue;
-		if (!*r)
-			whole = true;
-		else
-			next[nnext++] = r;
-	}
-	s->p = e + 1;
-	if (!member_colon(s))
+	*key = open + 1;
+	*klen = (size_t)(close - open - 1);
+	if (!has_escape(s, *key, close))
+		return true;
+	if (!grow_bytes(&sp->key, &sp->key_cap, *klen + 1)) {
+		s->nomem = true;
 		return false;
-	if (!whole && !nnext)
-		return skip_value(s, depth + 1);
-	{
-		/* The name is copied before the value: a deeper member may
-		 * reuse sp->key. */
-		unsigned char *name = bytes(s, klen + 1);
-
-		if (!name)
-			return false;
-		memcpy(name, key, klen);
-		name[klen] = '\0';
-		*kid = whole ? build_value(s, depth + 1) :
-		       sparse_value(s, depth + 1, next, nnext, level + 1);
-		if (!*kid)
-			return false;
-		(*kid)->string = (char *)name;
 	}
+	len = unescape(*key, close, sp->key);
+	if (len < 0) {
+		fail(s, open);
+		return false;
+	}
+	*key = sp->key;
+	*klen = (size_t)len;
 	return true;
-bad:
-	fail(s, s->p);
-	return false;
 }
 
-static cJSON *sparse_container(struct scan *s, unsigned depth, int type,
-			       const char *const *rest, size_t nrest,
-			       size_t level)
+/* A copy of a member's name in the parse's buffer. */
+static char *keep_name(struct scan *s, const unsigned char *key,
+		       size_t klen)
 {
-	bool obj = type == cJSON_Object, done = false;
-	cJSON *n = open_container(s, depth, type, &done), *last = NULL;
+	unsigned char *name = bytes(s, klen + 1);
 
-	if (!n)
-		return NULL;
-	while (!done) {
+	if (name) {
+		memcpy(name, key, klen);
+		name[klen] = '\0';
+	}
+	return (char *)name;
+}
+
+/*
+ * An object the walk reached at trie node at: each member's value is
+ * kept whole when a path ends at its key, walked on when paths go on
+ * through it, else skipped.  The quote cursor is held here through the
+ * members, most of which are skipped strings.
+ */
+static const unsigned char *sparse_object(struct scan *s,
+					  const unsigned char *p,
+					  unsigned depth, uint32_t at,
+					  struct cursor *cur, cJSON **out)
+{
+	struct cursor c = *cur;
+	cJSON *last = NULL;
+	bool done = false;
+
+	p = open_container(s, p, depth, cJSON_Object, out, &done);
+	while (p && !done) {
+		const unsigned char *e, *key;
+		enum reach r;
+		uint32_t next = 0;
+		size_t klen;
+		cJSON *kid;
+		char *name;
+
+		if (p == s->end || *p != '"' || cursor_next(s, &c) != p ||
+		    !(e = cursor_next(s, &c)))
+			return fail(s, p);
+		if (!member_name(s, p, e, &key, &klen))
+			return NULL;
+		r = follow(s, at, key, klen, &next);
+		p = colon(s, e + 1);
+		if (!p)
+			return NULL;
+		if (r == SKIP && *p == '"') {
+			if (cursor_next(s, &c) != p ||
+			    !(e = cursor_next(s, &c)) ||
+			    (has_escape(s, p + 1, e) &&
+			     unescape(p + 1, e, NULL) < 0))
+				return fail(s, p);
+			p = separator(s, e + 1, '}', &done);
+			continue;
+		}
+		if (r == SKIP) {
+			p = skip_value(s, p, depth + 1);
+			if (p)
+				cursor_seek(s, &c, p);
+			p = p ? separator(s, p, '}', &done) : NULL;
+			continue;
+		}
+		/* The name goes first: a deeper member may reuse sp->key. */
+		name = keep_name(s, key, klen);
+		if (!name)
+			return NULL;
+		if (r == WHOLE) {
+			p = build_value(s, p, depth + 1, &kid);
+			if (p)
+				cursor_seek(s, &c, p);
+		} else {
+			p = sparse_value(s, p, depth + 1, next, &c, &kid);
+		}
+		if (!p)
+			return NULL;
+		kid->string = name;
+		append(*out, &last, kid);
+		p = separator(s, p, '}', &done);
+	}
+	*cur = c;
+	return p;
+}
+
+/* An array the walk goes through: its elements, with the same paths. */
+static const unsigned char *sparse_array(struct scan *s,
+					 const unsigned char *p,
+					 unsigned depth, uint32_t at,
+					 struct cursor *c, cJSON **out)
+{
+	cJSON *last = NULL;
+	bool done = false;
+
+	p = open_container(s, p, depth, cJSON_Array, out, &done);
+	while (p && !done) {
 		cJSON *kid;
 
-		if (obj) {
-			if (!member(s, depth, rest, nrest, level, &kid))
-				return NULL;
-		} else {
-			/* Arrays are walked through: same paths. */
-			kid = sparse_value(s, depth + 1, rest, nrest, level);
-			if (!kid)
-				return NULL;
-		}
-		if (kid)
-			append(n, &last, kid);
-		if (!separator(s, obj ? '}' : ']', &done))
+		p = sparse_value(s, p, depth + 1, at, c, &kid);
+		if (!p)
 			return NULL;
+		append(*out, &last, kid);
+		p = separator(s, p, ']', &done);
 	}
-	return n;
+	return p;
 }
 
 /* A value some paths go on through: containers are walked, a scalar is
- * kept as it is (it ends those paths, but a caller may look at it). */
-static cJSON *sparse_value(struct scan *s, unsigned depth,
-			   const char *const *rest, size_t nrest,
-			   size_t level)
+ * kept as it is (no path goes on, but a caller may look at it). */
+static const unsigned char *sparse_value(struct scan *s,
+					 const unsigned char *p,
+					 unsigned depth, uint32_t at,
+					 struct cursor *c, cJSON **out)
 {
-	if (s->p < s->end && *s->p == '{')
-		return sparse_container(s, depth, cJSON_Object, rest, nrest,
-					level);
-	if (s->p < s->end && *s->p == '[')
-		return sparse_container(s, depth, cJSON_Array, rest, nrest,
-					level);
-	return build_value(s, depth);
+	if (p < s->end && *p == '{')
+		return sparse_object(s, p, depth, at, c, out);
+	if (p < s->end && *p == '[')
+		return sparse_array(s, p, depth, at, c, out);
+	p = build_value(s, p, depth, out);
+	if (p)
+		cursor_seek(s, c, p);
+	return p;
 }
 
 /* ---- parse ---- */
-
-static int prepare(struct fd_sparse *sp, size_t len)
-{
-	size_t rows = sp->maxlen + 2, need = rows * sp->npaths + 1;
-
-	if (need > sp->rest_cap) {
-		const char **nr = realloc(sp->rest, need * sizeof(*nr));
-
-		if (!nr)
-			return -FD_ERR_NOMEM;
-		sp->rest = nr;
-		sp->rest_cap = need;
-	}
-	if (len + 1 > sp->bytes_cap &&
-	    !grow(&sp->bytes, &sp->bytes_cap, len + 1))
-		return -FD_ERR_NOMEM;
-	sp->bytes_used = 0;
-	sp->cur = NULL;
-	sp->used = 0;
-	return 0;
-}
 
 int fd_sparse_parse(struct fd_sparse *sp, const char *text, size_t len,
 		    const cJSON **doc, size_t *err_off)
 {
 	struct scan s = { .sp = sp };
-	const cJSON *root;
 	int rc;
 
 	*doc = NULL;
-	rc = prepare(sp, len);
-	if (rc < 0)
+	if (!sp->compiled && (rc = trie_compile(sp)) < 0)
 		return rc;
-	s.p = (const unsigned char *)text;
-	s.end = s.p + len;
-	/* cJSON skips a byte order mark only in a text of 5 bytes or more */
-	if (len >= 5 && !memcmp(text, "\xEF\xBB\xBF", 3))
-		s.p += 3;
-	s.p = ws(s.p, s.end);
-	if (sp->keep_all)
-		root = build_value(&s, 0);
-	else
-		root = sparse_value(&s, 0, (const char *const *)sp->paths,
-				    sp->npaths, 0);
-	if (root) {
-		s.p = ws(s.p, s.end);
-		if (s.p != s.end)
-			root = fail(&s, s.p);
+	s.trie = sp->trie;
+	s.edges = sp->edges;
+	s.labels = sp->labels;
+	if (!grow_bytes(&sp->bytes, &sp->bytes_cap, len + 1))
+		return -FD_ERR_NOMEM;
+	sp->bytes_used = 0;
+	sp->cur = NULL;
+	sp->used = 0;
+	s.base = (const unsigned char *)text;
+	s.end = s.base + len;
+	rc = mark_text(&s, len);
+	if (rc == 0) {
+		const unsigned char *p = s.base;
+		struct cursor c;
+		cJSON *root = NULL;
+
+		/* cJSON skips a byte order mark only in a text of 5 bytes
+		 * or more */
+		if (len >= 5 && !memcmp(p, "\xEF\xBB\xBF", 3))
+			p += 3;
+		p = ws(p, s.end);
+		cursor_seek(&s, &c, p);
+		p = sp->keep_all ? build_value(&s, p, 0, &root) :
+				   sparse_value(&s, p, 0, 0, &c, &root);
+		if (p && (p = ws(p, s.end)) != s.end)
+			p = fail(&s, p);
+		if (!p)
+			rc = s.nomem ? -FD_ERR_NOMEM : -FD_ERR_SYNTAX;
+		else
+			*doc = root;
 	}
-	if (!root) {
-		if (s.nomem)
-			return -FD_ERR_NOMEM;
-		if (err_off)
-			*err_off = (size_t)(s.bad - (const unsigned char *)text);
-		return -FD_ERR_SYNTAX;
-	}
-	*doc = root;
-	return 0;
+	if (rc == -FD_ERR_SYNTAX && err_off)
+		*err_off = (size_t)(s.bad - s.base);
+	return rc;
 }
 
 size_t fd_sparse_footprint(const struct fd_sparse *sp)
 {
-	size_t n = sizeof(*sp) + sp->paths_cap * sizeof(*sp->paths) +
-		   sp->rest_cap * sizeof(*sp->rest) + sp->bytes_cap +
-		   sp->key_cap + sp->chunk_bytes;
-
-	for (size_t i = 0; i < sp->npaths; i++)
-		n += strlen(sp->paths[i]) + 1;
-	return n;
+	return sizeof(*sp) + sp->trie_cap * sizeof(*sp->trie) +
+	       sp->ntrie * (sizeof(*sp->edges) + 1) +
+	       sp->marks_cap * sizeof(*sp->marks) + sp->bytes_cap +
+	       sp->key_cap + sp->chunk_bytes;
 }
 
 void fd_sparse_free(struct fd_sparse *sp)
@@ -1043,10 +1435,10 @@ void fd_sparse_free(struct fd_sparse *sp)
 
 	if (!sp)
 		return;
-	for (size_t i = 0; i < sp->npaths; i++)
-		free(sp->paths[i]);
-	free(sp->paths);
-	free(sp->rest);
+	free(sp->trie);
+	free(sp->edges);
+	free(sp->labels);
+	free(sp->marks);
 	free(sp->bytes);
 	free(sp->key);
 	for (c = sp->chunks; c; c = next) {

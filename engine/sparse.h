@@ -3,12 +3,12 @@
  *
  * A struct fd_sparse holds dotted field paths (as fd_query_fields() gives
  * them) and buffers reused from one text to the next.  fd_sparse_parse()
- * checks the whole text and returns a cJSON document that keeps only the
- * object members on the way to those paths and the whole values at their
- * ends, so fd_field_visit() gives, for every path of the set, exactly what
- * it gives on the fully parsed document: same values, same order.  A path
+ * returns a cJSON document that keeps only the object members on the way
+ * to those paths and the whole values at their ends, so fd_field_visit()
+ * gives, for every path of the set, exactly what it gives on cJSON's
+ * document of the same text: the same values in the same order.  A path
  * with '*' (a KQL field pattern, or "*" for free text) may read any field:
- * then every value is kept.
+ * then every value is kept, and the result is cJSON's whole document.
  */
 #ifndef FD_SPARSE_H
 #define FD_SPARSE_H
@@ -37,13 +37,24 @@ int fd_sparse_add_list(struct fd_sparse *sp, const char *const *paths,
 bool fd_sparse_keeps_all(const struct fd_sparse *sp);
 
 /*
- * Parse text[0..len).  The text is accepted exactly when
- * cJSON_ParseWithLength() accepts it and nothing but whitespace (bytes up
- * to 0x20, as cJSON skips them) follows the value.  Returns 0 and *doc,
- * read-only and valid until the next parse or fd_sparse_free() (never
- * cJSON_Delete() it); -FD_ERR_SYNTAX with *err_off (may be NULL) the
- * offset where the text went wrong; or -FD_ERR_NOMEM.  Memory is reused:
- * a stream of texts needs what its largest text needs, nothing more.
+ * Parse text[0..len).  What is checked:
+ *  - the whole text: one value with nothing but whitespace (bytes up to
+ *    0x20, as cJSON skips them) after it, unlike cJSON_ParseWithLength(),
+ *    which ignores what follows; strings that end, escapes that cJSON
+ *    takes, brackets that pair up and nest at most CJSON_NESTING_LIMIT
+ *    deep, no backslash outside a string;
+ *  - every object on the way to a path and every value kept: exactly
+ *    cJSON's grammar;
+ *  - inside a value no path reaches, only that structure: a missing
+ *    comma or a misspelt literal there goes unseen (that is the speed:
+ *    such a value is skipped by its brackets, not read token by token).
+ * So every text cJSON takes is taken, with the same values; a text cJSON
+ * refuses is refused unless its fault lies only inside skipped values.
+ * Returns 0 and *doc, read-only and valid until the next parse or
+ * fd_sparse_free() (never cJSON_Delete() it); -FD_ERR_SYNTAX with
+ * *err_off (may be NULL) the offset where the text went wrong; or
+ * -FD_ERR_NOMEM.  Memory is reused: a stream of texts needs what its
+ * largest text needs, nothing more.
  */
 int fd_sparse_parse(struct fd_sparse *sp, const char *text, size_t len,
 		    const cJSON **doc, size_t *err_off);

@@ -46,6 +46,19 @@ static void rule_label(const struct fd_verdict *v, char *buf, size_t len)
 		snprintf(buf, len, "%.*s", keep, v->rule_id);
 }
 
+/* Text from a run record may hold anything: no control byte reaches the
+ * terminal. */
+static const char *clean(const char *s, char *buf, size_t len)
+{
+	size_t i;
+
+	for (i = 0; s && s[i] && i + 1 < len; i++)
+		buf[i] = ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) ? '?' :
+			 s[i];
+	buf[i] = '\0';
+	return buf;
+}
+
 void fd_report_table(FILE *out, const struct fd_verdicts *vs, bool color)
 {
 	int ws = width_of("SCENARIO"), wr = width_of("RULE");
@@ -70,16 +83,19 @@ void fd_report_table(FILE *out, const struct fd_verdicts *vs, bool color)
 		const char *name = fd_outcome_name(v->outcome);
 		bool same = i > 0 && !strcmp(vs->v[i - 1].scenario,
 					     v->scenario);
+		char reason[sizeof(v->reason)], a[160], b[128], c[128];
 
 		rule_label(v, rule, sizeof(rule));
-		fprintf(out, "%-*s  %-*s  %-*s  ", ws, same ? "" : v->scenario,
-			wr, rule, wc, v->check);
+		fprintf(out, "%-*s  %-*s  %-*s  ", ws,
+			same ? "" : clean(v->scenario, a, sizeof(a)), wr,
+			clean(rule, b, sizeof(b)), wc,
+			clean(v->check, c, sizeof(c)));
 		if (color)
 			fprintf(out, "%s%-*s\033[0m  ",
 				outcome_color(v->outcome), wo, name);
 		else
 			fprintf(out, "%-*s  ", wo, name);
-		fprintf(out, "%s\n", v->reason);
+		fprintf(out, "%s\n", clean(v->reason, reason, sizeof(reason)));
 	}
 }
 

@@ -1,6 +1,6 @@
 """Write N macOS process exec events (NDJSON) shaped like Elastic Defend's
 (the field set of endpoint-package's process data stream, trimmed:
-agent, host with ip/mac lists, process with code signature, hashes,
+agent, host with ip/mac lists, process with code signature, hash,
 parent and Ext.ancestry, user, data_stream...), about 1.5 KB each.
 About 1 in 50 is a hash-dumping command, in the shapes the rule's forms
 catch (defaults, mkpassdb, dscl, plutil on a user plist).
@@ -41,8 +41,13 @@ BAD = [
 ]
 
 
-def h(s, algo):
-    return hashlib.new(algo, s.encode()).hexdigest()
+SHA256 = {}
+
+
+def sha256(exe):
+    if exe not in SHA256:
+        SHA256[exe] = hashlib.sha256(exe.encode()).hexdigest()
+    return SHA256[exe]
 
 
 def signature(exe):
@@ -84,12 +89,12 @@ def event(i):
                         "name": "macOS", "platform": "macos",
                         "type": "macos", "version": "14.5"}},
         "process": {
-            "Ext": {"ancestry": [eid[:-3] + "p%02d" % k for k in range(2)]},
+            "Ext": {"ancestry": [eid[:-3] + "p%02d" % k for k in range(1)]},
             "args": argv, "args_count": len(argv),
             "code_signature": signature(exe),
             "command_line": " ".join(argv),
             "entity_id": eid, "executable": exe,
-            "hash": {"md5": h(exe, "md5"), "sha256": h(exe, "sha256")},
+            "hash": {"sha256": sha256(exe)},
             "interactive": True, "name": name,
             "parent": {"args": ["-zsh"], "args_count": 1,
                        "entity_id": eid[:-3] + "p00",

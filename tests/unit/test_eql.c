@@ -237,7 +237,8 @@ static void evaluate_rule(struct fd_eql *e, const cJSON *events,
 			cJSON *copy = cJSON_Duplicate(doc, 1);
 			char ts[64];
 
-			snprintf(ts, sizeof(ts), "2026-03-02T%02u:%02u:%02u.000Z",
+			snprintf(ts, sizeof(ts),
+				 "2026-03-02T%02u:%02u:%02u.000Z",
 				 (unsigned)(i / 3600 % 24),
 				 (unsigned)(i / 60 % 60), (unsigned)(i % 60));
 			cJSON_ReplaceItemInObject(copy, "@timestamp",
@@ -272,8 +273,8 @@ static void corpus_file(const char *path, const cJSON *events,
 		lang = cJSON_GetObjectItem(row, "language");
 		q = cJSON_GetObjectItem(row, "query");
 		name = cJSON_GetObjectItem(row, "name");
-		if (!cJSON_IsString(lang) || strcmp(lang->valuestring, "eql") ||
-		    !cJSON_IsString(q)) {
+		if (!cJSON_IsString(lang) || !cJSON_IsString(q) ||
+		    strcmp(lang->valuestring, "eql")) {
 			cJSON_Delete(row);
 			continue;
 		}
@@ -357,10 +358,10 @@ static void test_eql__errors_point_at_column(void **state)
 		     FD_ERR_SYNTAX, 1, 36, "another field");
 	expect_error("process where \"caf\\u{e}\" == \"x\"", FD_ERR_SYNTAX, 1,
 		     19, "2 to 8 hex digits");
-	expect_error("process where \"\\u{110000}\" == \"x\"", FD_ERR_SYNTAX, 1,
-		     16, "past U+10FFFF");
-	expect_error("process where \"C:\\Windows\" == \"x\"", FD_ERR_SYNTAX, 1,
-		     18, "invalid escape sequence '\\W'");
+	expect_error("process where \"\\u{110000}\" == \"x\"", FD_ERR_SYNTAX,
+		     1, 16, "past U+10FFFF");
+	expect_error("process where \"C:\\Windows\" == \"x\"", FD_ERR_SYNTAX,
+		     1, 18, "invalid escape sequence '\\W'");
 	expect_error("process where \"\"\"abc == \"x\"", FD_ERR_SYNTAX, 1, 15,
 		     "unterminated raw string");
 	expect_error("process where x == 1 /* open", FD_ERR_SYNTAX, 1, 22,
@@ -398,8 +399,8 @@ static void test_eql__errors_point_at_column(void **state)
 	expect_error("sequence with maxspan=1m by host.id [a where true] "
 		     "[b where true]", FD_ERR_SYNTAX, 1, 26,
 		     "'by' before 'with maxspan'");
-	expect_error("sequence with maxspan=1.5m [a where true] [b where true]",
-		     FD_ERR_SYNTAX, 1, 23, "whole number");
+	expect_error("sequence with maxspan=1.5m [a where true] "
+		     "[b where true]", FD_ERR_SYNTAX, 1, 23, "whole number");
 	expect_error("sequence with maxspan=5w [a where true] [b where true]",
 		     FD_ERR_SYNTAX, 1, 24, "unknown time unit 'w'");
 	expect_error("sequence with maxspan=0s [a where true] [b where true]",
@@ -408,8 +409,9 @@ static void test_eql__errors_point_at_column(void **state)
 		     "at least two stages");
 	expect_error("sequence [a where true] with runs=101", FD_ERR_SYNTAX,
 		     1, 35, "from 1 to 100");
-	expect_error("sequence with maxspan=1m ![a where true] ![b where true]",
-		     FD_ERR_SYNTAX, 1, 1, "at least one stage");
+	expect_error("sequence with maxspan=1m ![a where true] "
+		     "![b where true]", FD_ERR_SYNTAX, 1, 1,
+		     "at least one stage");
 	expect_error("sequence [a where true] [b where true\n",
 		     FD_ERR_SYNTAX, 2, 1, "expected ']' to close '['");
 	expect_error("sequence [a where true] [b where true] until "
@@ -525,7 +527,8 @@ static void test_eql__categories(void **state)
 {
 	(void)state;
 	expect_match("process where true",
-		     "{\"event\":{\"category\":[\"file\",\"process\"]}}", true);
+		     "{\"event\":{\"category\":[\"file\",\"process\"]}}",
+		     true);
 	expect_match("Process where true",
 		     "{\"event\":{\"category\":[\"process\"]}}", false);
 	expect_match("\"\"\"my-cat\"\"\" where true",
@@ -697,6 +700,36 @@ static void test_eql__wildcards(void **state)
 	expect_match("any where p like \"*x.plist*\"", doc, true);
 }
 
+/* Bytes that are not UTF-8 are characters of their own: a pattern never
+ * matches inside a real character (found by differential fuzzing). */
+static void test_eql__invalid_utf8(void **state)
+{
+	static const char *const conds[] = {
+		"v like \"*\x80\"", "v : \"*\x80*\"", "v like \"\xC3*\"",
+		"v : \"\xC3*\"", "v like~ \"*\x80\"",
+	};
+	cJSON *doc = cJSON_CreateObject();
+	struct fd_eql *e;
+	char q[128];
+	size_t i;
+
+	(void)state;
+	cJSON_AddStringToObject(doc, "v", "\xC3\x80");	/* U+00C0 */
+	/* stray bytes */
+	cJSON_AddStringToObject(doc, "w", "a\x80" "b\xBF");
+	for (i = 0; i < sizeof(conds) / sizeof(conds[0]); i++) {
+		snprintf(q, sizeof(q), "any where %s", conds[i]);
+		e = compile_ok(q);
+		assert_false(fd_eql_match(e, doc));
+		fd_eql_free(e);
+	}
+	e = compile_ok("any where w like \"a?b?\" and w : \"*\x80" "b*\" and "
+		       "endsWith~(w, \"\xBF\") and length(w) == 4");
+	assert_true(fd_eql_match(e, doc));
+	fd_eql_free(e);
+	cJSON_Delete(doc);
+}
+
 static void test_eql__regex(void **state)
 {
 	static const struct {
@@ -816,6 +849,7 @@ static void test_eql__fields_listed_once(void **state)
 
 static void test_eql__query_interface(void **state)
 {
+	struct fd_eql *e = NULL;
 	struct fd_query *q = NULL;
 	struct fd_diag d = { 0 };
 	cJSON *doc = cJSON_Parse("{\"event\":{\"category\":\"process\"},"
@@ -838,6 +872,16 @@ static void test_eql__query_interface(void **state)
 					  &d), -FD_ERR_SYNTAX);
 	assert_null(q);
 	assert_int_equal(d.col, 16);
+	/* callers may pass no diagnostic at all */
+	assert_int_equal(fd_eql_compile("process where (", &e, NULL),
+			 -FD_ERR_SYNTAX);
+	assert_int_equal(fd_eql_compile("process where x regex \"[\"", &e,
+					NULL), -FD_ERR_SYNTAX);
+	assert_int_equal(fd_eql_compile("any where cidrMatch(x, \"a\")", &e,
+					NULL), -FD_ERR_SYNTAX);
+	assert_int_equal(fd_eql_compile("join [a where true] [b where true]",
+					&e, NULL), -FD_ERR_UNSUPPORTED);
+	assert_null(e);
 	cJSON_Delete(doc);
 }
 
@@ -907,6 +951,7 @@ int main(void)
 		cmocka_unit_test(test_eql__comparisons_and_arithmetic),
 		cmocka_unit_test(test_eql__functions),
 		cmocka_unit_test(test_eql__wildcards),
+		cmocka_unit_test(test_eql__invalid_utf8),
 		cmocka_unit_test(test_eql__regex),
 		cmocka_unit_test(test_eql__fields_listed_once),
 		cmocka_unit_test(test_eql__query_interface),

@@ -75,8 +75,9 @@ static void expect_results(const struct results *r, const char *want)
 		if (i)
 			o += (size_t)snprintf(got + o, sizeof(got) - o, "; ");
 		for (k = 0; k < r->width[i]; k++)
-			o += (size_t)snprintf(got + o, sizeof(got) - o, "%s%zu",
-					      k ? " " : "", r->ev[i][k]);
+			o += (size_t)snprintf(got + o, sizeof(got) - o,
+					      "%s%zu", k ? " " : "",
+					      r->ev[i][k]);
 	}
 	if (strcmp(got, want))
 		print_error("results: got \"%s\", want \"%s\"\n", got, want);
@@ -369,11 +370,14 @@ static void test_eql_sequence__timestamps(void **state)
 				"[any where a == 2]";
 	static const char *const pairs[][2] = {
 		/* offsets, fractions and epoch milliseconds */
-		{ "\"2026-03-02T12:00:00+02:00\"", "\"2026-03-02T10:00:02Z\"" },
-		{ "\"2026-03-02T10:00:00.9999Z\"", "\"2026-03-02T10:00:02.999Z\"" },
+		{ "\"2026-03-02T12:00:00+02:00\"",
+		  "\"2026-03-02T10:00:02Z\"" },
+		{ "\"2026-03-02T10:00:00.9999Z\"",
+		  "\"2026-03-02T10:00:02.999Z\"" },
 		{ "1772445600000", "\"2026-03-02T10:00:02.000Z\"" },
 		{ "\"1772445600000\"", "1772445602000" },
-		{ "\"2026-03-02 10:00:00Z\"", "\"2026-03-02T10:00:01-00:00\"" },
+		{ "\"2026-03-02 10:00:00Z\"",
+		  "\"2026-03-02T10:00:01-00:00\"" },
 	};
 	char buf[2][128];
 	cJSON *docs[2];
@@ -396,7 +400,8 @@ static void test_eql_sequence__timestamps(void **state)
 		free_docs(docs, 2);
 	}
 	/* 2.001s apart is past a 2s maxspan */
-	docs[0] = cJSON_Parse("{\"a\":1,\"@timestamp\":\"2026-03-02T10:00:00Z\"}");
+	docs[0] = cJSON_Parse("{\"a\":1,\"@timestamp\":"
+			      "\"2026-03-02T10:00:00Z\"}");
 	docs[1] = cJSON_Parse("{\"a\":2,\"@timestamp\":"
 			      "\"2026-03-02T10:00:02.001Z\"}");
 	assert_int_equal(run(q, docs, 2, NULL, 0, &r), 0);
@@ -577,7 +582,8 @@ static void test_eql_sequence__memory_bounded_by_maxspan(void **state)
 	for (i = 0; i < n; i++) {
 		snprintf(buf, sizeof(buf), "P%zu", i);
 		assert_non_null(cJSON_SetValuestring(id, buf));
-		cJSON_SetNumberValue(ts, (double)i * 10);	/* 10 ms apart */
+		/* 10 ms apart */
+		cJSON_SetNumberValue(ts, (double)i * 10);
 		assert_int_equal(fd_eql_stream_push(s, doc, i, collect, &r),
 				 0);
 		fd_eql_stream_stats(s, &st);
