@@ -19,6 +19,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "eql.h"
 #include "opts.h"
 #include "query.h"
 #include "sparse.h"
@@ -28,7 +29,8 @@ static const struct fd_cmd_help help = {
 	"Evaluate QUERY against every event (one JSON object a line) in FILE\n"
 	"('-' for standard input) and print the 1-based line number of each\n"
 	"matching event, one a line.  Blank lines count as lines and never\n"
-	"match.",
+	"match.  For an EQL sequence (or sample), each line is one match:\n"
+	"the line numbers of its events, in order, separated by spaces.",
 	"exit status: 0 the query ran (with or without matches); 2 usage\n"
 	"error, a query that does not parse (query:1:COLUMN: message) or a\n"
 	"line that is not a JSON object (FILE:LINE: message).\n\n"
@@ -118,9 +120,31 @@ static struct fd_sparse *sparse_for(const struct fd_query *q)
 	return sp;
 }
 
+/* Print one sequence: its events' line numbers (the stream's indexes). */
+static int print_group(void *arg, const size_t *events, size_t n)
+{
+	(void)arg;
+	for (size_t i = 0; i < n; i++)
+		printf("%s%zu", i ? " " : "", events[i]);
+	putchar('\n');
+	return 0;
+}
+
+/* Hand a line to the query: matched alone, or pushed into its stream. */
+static int take(const struct fd_query *q, struct fd_eql_stream *st,
+		const cJSON *doc, unsigned long lineno)
+{
+	if (st)
+		return fd_eql_stream_push(st, doc, lineno, print_group, NULL);
+	if (fd_query_match(q, doc))
+		printf("%lu\n", lineno);
+	return 0;
+}
+
 static int scan(const struct fd_query *q, int fd, const char *name)
 {
 	struct fd_sparse *sp = sparse_for(q);
+	struct fd_eql_stream *st = NULL;
 	struct lines in = { .fd = fd, .cap = BLOCK };
 	unsigned long lineno = 0;
 	int status = FD_EXIT_PASS;
@@ -128,6 +152,13 @@ static int scan(const struct fd_query *q, int fd, const char *name)
 	size_t len;
 
 	in.buf = malloc(in.cap);
+	/* A file need not be in time order: the stream sorts at the end. */
+	if (sp && fd_query_is_sequence(q) &&
+	    fd_eql_stream_new(fd_query_eql(q), FD_EQL_STREAM_UNSORTED,
+			      &st) < 0) {
+		fd_sparse_free(sp);	/* reported as out of memory below */
+		sp = NULL;
+	}
 	if (!sp || !in.buf) {
 		fd_cli_error("query: out of memory");
 		fd_sparse_free(sp);
@@ -153,9 +184,18 @@ static int scan(const struct fd_query *q, int fd, const char *name)
 			status = FD_EXIT_USAGE;
 			break;
 		}
-		if (fd_query_match(q, doc))
-			printf("%lu\n", lineno);
+		if (take(q, st, doc, lineno) < 0) {
+			fd_cli_error("query: out of memory");
+			status = FD_EXIT_ERROR;
+			break;
+		}
 	}
+	if (st && status == FD_EXIT_PASS &&
+	    fd_eql_stream_flush(st, print_group, NULL) < 0) {
+		fd_cli_error("query: out of memory");
+		status = FD_EXIT_ERROR;
+	}
+	fd_eql_stream_free(st);
 	if (status == FD_EXIT_PASS && in.error) {
 		fprintf(stderr, "%s: read error\n", name);
 		status = FD_EXIT_ERROR;

@@ -106,6 +106,16 @@ int fd_query_compile(enum fd_lang lang, const char *text,
 	return 0;
 }
 
+bool fd_query_is_sequence(const struct fd_query *q)
+{
+	return q->lang == FD_LANG_EQL && fd_eql_is_sequence(q->tree);
+}
+
+const struct fd_eql *fd_query_eql(const struct fd_query *q)
+{
+	return q->lang == FD_LANG_EQL ? q->tree : NULL;
+}
+
 bool fd_query_match(const struct fd_query *q, const cJSON *doc)
 {
 	return langs[q->lang].match(q->tree, doc);

@@ -39,6 +39,18 @@ const char *fd_lang_name(enum fd_lang lang);
 int fd_query_compile(enum fd_lang lang, const char *text,
 		     struct fd_query **out, struct fd_diag *diag);
 
+struct fd_eql;
+
+/*
+ * True for an EQL sequence or sample: it matches groups of events, so
+ * fd_query_match() is false for it; run it through the stream API of
+ * eql.h on fd_query_eql(q).
+ */
+bool fd_query_is_sequence(const struct fd_query *q);
+
+/* The compiled EQL of an EQL query; NULL for other languages. */
+const struct fd_eql *fd_query_eql(const struct fd_query *q);
+
 /* True when doc satisfies a single-event query. */
 bool fd_query_match(const struct fd_query *q, const cJSON *doc);
 

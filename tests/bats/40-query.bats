@@ -87,3 +87,44 @@ SEED_KQL='event.category:process and host.os.type:macos and event.type:start and
 	assert_status 0
 	assert_output --partial "0 disagreements"
 }
+
+@test "an EQL query prints the matching lines" {
+	events
+	run "$FIREDRILL" query --language eql \
+		--query 'process where process.name in ("defaults", "mkpassdb") and process.args like~ ("shadowhashdata", "-dump")' \
+		--events "$SCRATCH/events.ndjson"
+	assert_status 0
+	assert_output "$(printf '1\n4')"
+}
+
+@test "an EQL sequence prints one line per match: its events' line numbers" {
+	cat >"$SCRATCH/seq.ndjson" <<'JSON'
+{"@timestamp":"2026-01-01T00:00:01Z","event":{"category":["process"]},"host":{"name":"a"},"process":{"name":"zsh"}}
+{"@timestamp":"2026-01-01T00:00:02Z","event":{"category":["process"]},"host":{"name":"b"},"process":{"name":"zsh"}}
+
+{"@timestamp":"2026-01-01T00:00:03Z","event":{"category":["process"]},"host":{"name":"a"},"process":{"name":"defaults"}}
+{"@timestamp":"2026-01-01T00:00:09Z","event":{"category":["process"]},"host":{"name":"b"},"process":{"name":"defaults"}}
+JSON
+	run "$FIREDRILL" query --language eql --query 'sequence by host.name with maxspan=5s
+  [process where process.name == "zsh"]
+  [process where process.name == "defaults"]' --events "$SCRATCH/seq.ndjson"
+	assert_status 0
+	assert_output "1 4"
+}
+
+@test "an EQL syntax error points at its line and column" {
+	events
+	run "$FIREDRILL" query --language eql \
+		--query 'process where process.name = "x"' \
+		--events "$SCRATCH/events.ndjson"
+	assert_status 2
+	assert_output --regexp '^query:1:28: '
+}
+
+@test "the shared EQL and sequence vectors agree end to end through the CLI" {
+	skip_unless_shared
+	run python3 "$TOP/tests/bats/eql_vectors_cli.py" "$FIREDRILL" \
+		"$FD_SHARED_DIR/vectors/eql" "$FD_SHARED_DIR/vectors/eql-sequence"
+	assert_status 0
+	assert_output --partial "0 disagreements"
+}
