@@ -10,6 +10,13 @@
  * and the rest are only counted, as Kibana stops at max_signals per
  * execution.  Each rule's run records the event-time window it covered,
  * which is what makes a negative conclusive.
+ *
+ * An EQL sequence (or sample) rule gets a stream (eql.h) that sees every
+ * event; the groups it finds are collected by line number, and at the end
+ * each group becomes one alert built from its last event, with every
+ * event of the group among its ancestors.  Lines are found again by their
+ * offset, so only offsets, not events, are kept.  (Kibana also writes a
+ * building-block alert per event of a sequence; firedrill does not.)
  */
 #include "detect.h"
 
@@ -20,6 +27,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "eql.h"
 #include "field.h"
 #include "runrec.h"
 #include "sha256.h"
@@ -40,6 +48,56 @@ struct event {
 	char id[64];		/* "" until an alert needs it */
 	char index[256];
 };
+
+/* What a sequence rule found: groups of line numbers, in emit order. */
+struct groups {
+	size_t *lines;		/* every group's lines, back to back */
+	size_t *start;		/* where group i begins in lines */
+	size_t *len;		/* and how many lines it has */
+	size_t n, nlines, cap, lcap;
+};
+
+/* Everything one detection keeps across lines. */
+struct detection {
+	const struct fd_ruleset *set;
+	struct fd_rule_run *runs;
+	struct fd_eql_stream **streams;	/* per rule; NULL: single-event */
+	struct groups *groups;		/* per rule */
+	off_t *offsets;			/* line number -> offset in file */
+	size_t noffsets;
+};
+
+static int groups_add(void *arg, const size_t *events, size_t n)
+{
+	struct groups *g = arg;
+
+	if (g->nlines + n > g->lcap) {
+		size_t cap = (g->lcap + n) * 2;
+		size_t *v = realloc(g->lines, cap * sizeof(*v));
+
+		if (!v)
+			return -FD_ERR_NOMEM;
+		g->lines = v;
+		g->lcap = cap;
+	}
+	if (g->n == g->cap) {
+		size_t cap = g->cap ? g->cap * 2 : 16;
+		size_t *s = realloc(g->start, cap * sizeof(*s));
+		size_t *l = s ? realloc(g->len, cap * sizeof(*l)) : NULL;
+
+		if (s)
+			g->start = s;
+		if (!l)
+			return -FD_ERR_NOMEM;
+		g->len = l;
+		g->cap = cap;
+	}
+	memcpy(g->lines + g->nlines, events, n * sizeof(*events));
+	g->start[g->n] = g->nlines;
+	g->len[g->n++] = n;
+	g->nlines += n;
+	return 0;
+}
 
 static double wall_now(void)
 {
@@ -181,11 +239,13 @@ static int write_alert(const struct fd_rule *rule, struct event *ev,
 	return rc;
 }
 
-static int run_rules(const struct fd_ruleset *set, struct event *ev,
-		     double now, FILE *out, struct fd_rule_run *runs)
+static int run_rules(struct detection *dt, struct event *ev, size_t lineno,
+		     double now, FILE *out)
 {
+	const struct fd_ruleset *set = dt->set;
+
 	for (size_t i = 0; i < set->n; i++) {
-		struct fd_rule_run *run = &runs[i];
+		struct fd_rule_run *run = &dt->runs[i];
 		const struct fd_rule *r = set->rules[i];
 		int rc;
 
@@ -193,6 +253,14 @@ static int run_rules(const struct fd_ruleset *set, struct event *ev,
 			continue;
 		run->events_seen++;
 		cover_event(run, ev);
+		if (dt->streams[i]) {
+			rc = fd_eql_stream_push(dt->streams[i], ev->doc,
+						lineno, groups_add,
+						&dt->groups[i]);
+			if (rc < 0)
+				return rc;
+			continue;
+		}
 		if (!fd_query_match(r->compiled, ev->doc))
 			continue;
 		run->matched++;
@@ -331,27 +399,202 @@ static int sparse_for(const struct fd_ruleset *set, struct fd_sparse **out)
 	return 0;
 }
 
+/* Streams for the sequence rules; 0 or -FD_ERR_NOMEM. */
+static int detection_begin(struct detection *dt,
+			   const struct fd_ruleset *set,
+			   struct fd_rule_run *runs)
+{
+	size_t n = set->n ? set->n : 1;
+
+	memset(dt, 0, sizeof(*dt));
+	dt->set = set;
+	dt->runs = runs;
+	dt->streams = calloc(n, sizeof(*dt->streams));
+	dt->groups = calloc(n, sizeof(*dt->groups));
+	if (!dt->streams || !dt->groups)
+		return -FD_ERR_NOMEM;
+	for (size_t i = 0; i < set->n; i++) {
+		const struct fd_rule *r = set->rules[i];
+
+		/* Unsorted: an events file need not be in time order. */
+		if (r->enabled && r->compiled &&
+		    fd_query_is_sequence(r->compiled) &&
+		    fd_eql_stream_new(fd_query_eql(r->compiled),
+				      FD_EQL_STREAM_UNSORTED,
+				      &dt->streams[i]) < 0)
+			return -FD_ERR_NOMEM;
+	}
+	return 0;
+}
+
+static void detection_end(struct detection *dt)
+{
+	for (size_t i = 0; dt->streams && i < dt->set->n; i++) {
+		fd_eql_stream_free(dt->streams[i]);
+		free(dt->groups[i].lines);
+		free(dt->groups[i].start);
+		free(dt->groups[i].len);
+	}
+	free(dt->streams);
+	free(dt->groups);
+	free(dt->offsets);
+}
+
+static int note_offset(struct detection *dt, size_t lineno, off_t at)
+{
+	if (lineno >= dt->noffsets) {
+		size_t n = (lineno + 1) * 2;
+		off_t *v = realloc(dt->offsets, n * sizeof(*v));
+
+		if (!v)
+			return -FD_ERR_NOMEM;
+		dt->offsets = v;
+		dt->noffsets = n;
+	}
+	dt->offsets[lineno] = at;
+	return 0;
+}
+
+/* Read line lineno again and parse it whole into ev. */
+static int reread(struct detection *dt, FILE *in, size_t lineno,
+		  char **buf, size_t *cap, struct event *ev)
+{
+	ssize_t len;
+
+	if (fseeko(in, dt->offsets[lineno], SEEK_SET) < 0 ||
+	    (len = getline(buf, cap, in)) < 0)
+		return -FD_ERR_IO;
+	while (len > 0 && isspace((unsigned char)(*buf)[len - 1]))
+		len--;
+	memset(ev, 0, sizeof(*ev));
+	ev->line = *buf;
+	ev->len = (size_t)len;
+	return event_full(ev);
+}
+
+static cJSON *ancestor(const struct event *ev)
+{
+	cJSON *one = cJSON_CreateObject();
+
+	if (one && cJSON_AddStringToObject(one, "id", ev->id) &&
+	    cJSON_AddStringToObject(one, "type", "event") &&
+	    cJSON_AddStringToObject(one, "index", ev->index) &&
+	    cJSON_AddNumberToObject(one, "depth", 0))
+		return one;
+	cJSON_Delete(one);
+	return NULL;
+}
+
+/* One alert for group g: the last event's, with every event's ancestry. */
+static int write_group(struct detection *dt, FILE *in, size_t rule,
+		       size_t g, double now, FILE *out)
+{
+	const struct groups *gr = &dt->groups[rule];
+	const size_t *lines = gr->lines + gr->start[g];
+	cJSON *anc = cJSON_CreateArray(), *alert = NULL;
+	char *buf = NULL, *text = NULL;
+	size_t cap = 0;
+	int rc = anc ? 0 : -FD_ERR_NOMEM;
+
+	for (size_t k = 0; rc == 0 && k < gr->len[g]; k++) {
+		struct event ev;
+		cJSON *one;
+
+		rc = reread(dt, in, lines[k], &buf, &cap, &ev);
+		if (rc == 0 && !ev.id[0])
+			line_id(ev.line, ev.len, ev.id);
+		one = rc == 0 ? ancestor(&ev) : NULL;
+		if (rc == 0 && !one)
+			rc = -FD_ERR_NOMEM;
+		if (one)
+			cJSON_AddItemToArray(anc, one);
+		if (rc == 0 && k + 1 == gr->len[g]) {
+			alert = fd_alert_build(dt->set->rules[rule],
+					       ev.source, ev.id, ev.index,
+					       now);
+			if (!alert || !cJSON_ReplaceItemInObjectCaseSensitive(
+				    alert, "kibana.alert.ancestors", anc))
+				rc = -FD_ERR_NOMEM;
+			else
+				anc = NULL;	/* now the alert's */
+		}
+		cJSON_Delete(ev.full);
+	}
+	text = rc == 0 && alert ? cJSON_PrintUnformatted(alert) : NULL;
+	if (rc == 0 && !text)
+		rc = -FD_ERR_NOMEM;
+	if (rc == 0 && (fputs(text, out) == EOF || fputc('\n', out) == EOF))
+		rc = -FD_ERR_IO;
+	cJSON_free(text);
+	cJSON_Delete(alert);
+	cJSON_Delete(anc);
+	free(buf);
+	return rc;
+}
+
+/* End of input for the sequence rules: their groups become alerts. */
+static int finish_sequences(struct detection *dt, FILE *in, double now,
+			    FILE *out)
+{
+	for (size_t i = 0; i < dt->set->n; i++) {
+		struct fd_rule_run *run = &dt->runs[i];
+		const struct fd_rule *r = dt->set->rules[i];
+		int rc;
+
+		if (!dt->streams[i])
+			continue;
+		rc = fd_eql_stream_flush(dt->streams[i], groups_add,
+					 &dt->groups[i]);
+		if (rc < 0)
+			return rc;
+		run->matched = dt->groups[i].n;
+		for (size_t g = 0; g < dt->groups[i].n; g++) {
+			if (run->alerts >= (size_t)r->max_signals)
+				break;
+			if (out && (rc = write_group(dt, in, i, g, now,
+						     out)) < 0)
+				return rc;
+			run->alerts++;
+		}
+	}
+	return 0;
+}
+
 static int detect_stream(const struct fd_ruleset *set, FILE *in,
 			 FILE *out, struct fd_rule_run *runs,
 			 struct fd_diag *diag)
 {
+	struct detection dt;
 	double now = wall_now();
 	struct fd_sparse *sp;
 	char *line = NULL;
 	size_t cap = 0;
 	ssize_t len;
 	int lineno = 0, rc;
+	off_t at = 0;
 
 	rc = sparse_for(set, &sp);
 	if (rc < 0)
 		return fd_diag_set(diag, (enum fd_err)-rc, 0, 0, "%s",
 				   fd_strerror((enum fd_err)-rc));
-	while (rc == 0 && (len = getline(&line, &cap, in)) >= 0) {
+	rc = detection_begin(&dt, set, runs);
+	if (rc < 0) {
+		detection_end(&dt);
+		fd_sparse_free(sp);
+		return fd_diag_set(diag, FD_ERR_NOMEM, 0, 0, "out of memory");
+	}
+	while (rc == 0 && (at = ftello(in)) >= 0 &&
+	       (len = getline(&line, &cap, in)) >= 0) {
 		struct event ev = { .line = line };
 		const cJSON *json;
 		size_t off = 0;
 
 		lineno++;
+		if (note_offset(&dt, (size_t)lineno, at) < 0) {
+			rc = fd_diag_set(diag, FD_ERR_NOMEM, lineno, 0,
+					 "out of memory");
+			break;
+		}
 		while (len > 0 && isspace((unsigned char)line[len - 1]))
 			len--;
 		if (blank(line, (size_t)len))
@@ -368,7 +611,7 @@ static int detect_stream(const struct fd_ruleset *set, FILE *in,
 			break;
 		}
 		ev.doc = source_of(json);
-		rc = run_rules(set, &ev, now, out, runs);
+		rc = run_rules(&dt, &ev, (size_t)lineno, now, out);
 		cJSON_Delete(ev.full);
 		if (rc == -FD_ERR_IO)
 			rc = fd_diag_set(diag, FD_ERR_IO, lineno, 0,
@@ -382,8 +625,16 @@ static int detect_stream(const struct fd_ruleset *set, FILE *in,
 	}
 	if (rc == 0 && ferror(in))
 		rc = fd_diag_set(diag, FD_ERR_IO, lineno, 0, "read error");
+	if (rc == 0) {
+		rc = finish_sequences(&dt, in, now, out);
+		if (rc < 0)
+			rc = fd_diag_set(diag, (enum fd_err)-rc, 0, 0,
+					 "sequence alerts: %s",
+					 fd_strerror((enum fd_err)-rc));
+	}
 	free(line);
 	fd_sparse_free(sp);
+	detection_end(&dt);
 	return rc;
 }
 

@@ -429,21 +429,6 @@ static int check_schedule(const struct check *c)
 	return 0;
 }
 
-/* A sequence or sample matches groups of events, never one event: the
- * detector runs queries event by event, so it must not take one and then
- * report a clean run that could never alert. */
-static bool eql_is_grouped(const char *text)
-{
-	struct fd_eql *q = NULL;
-	bool grouped = false;
-
-	if (fd_eql_compile(text, &q, NULL) == 0) {
-		grouped = fd_eql_is_sequence(q);
-		fd_eql_free(q);
-	}
-	return grouped;
-}
-
 static int compile_query(const struct check *c)
 {
 	struct fd_rule *r = c->r;
@@ -453,13 +438,6 @@ static int compile_query(const struct check *c)
 
 	fd_diag_clear(&qd);
 	rc = fd_query_compile(r->lang, r->query, &r->compiled, &qd);
-	if (rc == 0 && r->lang == FD_LANG_EQL && eql_is_grouped(r->query)) {
-		fd_query_free(r->compiled);
-		r->compiled = NULL;
-		return bad(c, FD_ERR_UNSUPPORTED, "query (eql): not supported "
-			   "by the engine: sequence and sample queries match "
-			   "groups of events; only single-event queries run");
-	}
 	if (rc == 0)
 		return 0;
 	if (qd.line > 1 && qd.col > 0)

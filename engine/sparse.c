@@ -51,12 +51,12 @@ struct node_chunk {
  * paths branch, end or meet a '.' (a '.' is an edge of its own).
  */
 struct tnode {
-	uint32_t child;			/* first child; 0: none (0 is the root) */
+	uint32_t child;			/* first child (0: none) */
 	uint32_t sibling;
 	unsigned char byte;
 	bool end;			/* a path ends here */
 	/* compiled */
-	uint32_t edge, nedges;		/* this node's edges in sp->edges */
+	uint32_t edge;			/* its first edge in sp->edges */
 	uint32_t dot;			/* the child through '.', or 0 */
 	uint64_t starts[4];		/* the first bytes of its edges */
 };
@@ -79,12 +79,12 @@ struct fd_sparse {
 	struct tnode *trie;
 	size_t ntrie, trie_cap;
 	bool keep_all;			/* a pattern: keep every value */
-	int simd;			/* 2: AVX-512BW, 1: AVX2, 0: SSE2 */
-	bool compiled;			/* edges and labels match the trie */
+	int vectors;			/* bytes a vector (0: plain C) */
+	bool compiled;			/* edges match the trie */
 	struct edge *edges;		/* ntrie of them at most */
 	unsigned char *labels;		/* ntrie bytes at most */
 
-	struct marks *marks;		/* the text's structure, 64 bytes each */
+	struct marks *marks;		/* the text's structure */
 	size_t marks_cap;
 
 	unsigned char *bytes;		/* the strings of one parse */
@@ -127,12 +127,29 @@ int fd_sparse_new(struct fd_sparse **out)
 	}
 	sp->trie_cap = 16;
 	sp->ntrie = 1;			/* the root */
-#ifdef HAVE_X86_VECTORS
-	sp->simd = __builtin_cpu_supports("avx512bw") ? 2 :
-		   __builtin_cpu_supports("avx2") ? 1 : 0;
-#endif
+	fd_sparse_set_vectors(sp, 64);
 	*out = sp;
 	return 0;
+}
+
+int fd_sparse_set_vectors(struct fd_sparse *sp, int bytes)
+{
+	int have = 0;
+
+#if defined(__SSE2__)
+	have = 16;
+#endif
+#ifdef HAVE_X86_VECTORS
+	if (__builtin_cpu_supports("avx2"))
+		have = 32;
+	if (__builtin_cpu_supports("avx512bw"))
+		have = 64;
+#endif
+	if (bytes >= have)
+		sp->vectors = have;
+	else
+		sp->vectors = bytes >= 32 ? 32 : bytes >= 16 ? 16 : 0;
+	return sp->vectors;
 }
 
 static uint32_t trie_child(const struct tnode *t, uint32_t n, unsigned char c)
@@ -250,7 +267,6 @@ static int trie_compile(struct fd_sparse *sp)
 		uint32_t n = todo[--ntodo];
 
 		t[n].edge = (uint32_t)nedge;
-		t[n].nedges = 0;
 		t[n].dot = 0;
 		memset(t[n].starts, 0, sizeof(t[n].starts));
 		for (uint32_t c = t[n].child; c; c = t[c].sibling) {
@@ -272,7 +288,6 @@ static int trie_compile(struct fd_sparse *sp)
 			e[nedge].to = m;
 			t[n].starts[t[c].byte / 64] |=
 				UINT64_C(1) << (t[c].byte % 64);
-			t[n].nedges++;
 			nedge++;
 			todo[ntodo++] = m;
 		}
@@ -368,12 +383,25 @@ static void *fail(struct scan *s, const unsigned char *where)
 
 /* The '"', '\\', '{' or '[', and '}' or ']' of 64 bytes at b. */
 static inline __attribute__((always_inline))
-void block_marks(const unsigned char *b, struct marks *m)
+void block_marks_c(const unsigned char *b, struct marks *m)
 {
+	m->quote = m->bslash = m->open = m->close = 0;
+	for (int k = 0; k < 64; k++) {
+		m->quote |= (uint64_t)(b[k] == '"') << k;
+		m->bslash |= (uint64_t)(b[k] == '\\') << k;
+		m->open |= (uint64_t)((b[k] | 0x20) == '{') << k;
+		m->close |= (uint64_t)((b[k] | 0x20) == '}') << k;
+	}
+}
+
 #if defined(__SSE2__)
+/* The same, 16 bytes at a time. */
+static inline __attribute__((always_inline))
+void block_marks_sse2(const unsigned char *b, struct marks *m)
+{
 	const __m128i quote = _mm_set1_epi8('"');
 	const __m128i bslash = _mm_set1_epi8('\\');
-	const __m128i lower = _mm_set1_epi8(0x20);	/* '[' | 0x20 == '{' */
+	const __m128i lower = _mm_set1_epi8(0x20); /* '[' | 0x20: '{' */
 	const __m128i open = _mm_set1_epi8('{');
 	const __m128i close = _mm_set1_epi8('}');
 
@@ -392,16 +420,8 @@ void block_marks(const unsigned char *b, struct marks *m)
 		m->close |= (uint64_t)(unsigned)_mm_movemask_epi8(
 			_mm_cmpeq_epi8(l, close)) << (16 * k);
 	}
-#else
-	m->quote = m->bslash = m->open = m->close = 0;
-	for (int k = 0; k < 64; k++) {
-		m->quote |= (uint64_t)(b[k] == '"') << k;
-		m->bslash |= (uint64_t)(b[k] == '\\') << k;
-		m->open |= (uint64_t)((b[k] | 0x20) == '{') << k;
-		m->close |= (uint64_t)((b[k] | 0x20) == '}') << k;
-	}
-#endif
 }
+#endif
 
 #ifdef HAVE_X86_VECTORS
 /* The same, 32 bytes at a time. */
@@ -556,16 +576,23 @@ static int mark_text_avx512(struct scan *s, size_t len)
 }
 #endif
 
-/* The widest vectors the CPU has (the same marks whichever is used). */
+/* With the widest vectors allowed (the same marks whichever is used). */
 static int mark_text(struct scan *s, size_t len)
 {
+	switch (s->sp->vectors) {
 #ifdef HAVE_X86_VECTORS
-	if (s->sp->simd == 2)
+	case 64:
 		return mark_text_avx512(s, len);
-	if (s->sp->simd == 1)
+	case 32:
 		return mark_text_avx2(s, len);
 #endif
-	return mark_blocks(s, len, block_marks);
+#if defined(__SSE2__)
+	case 16:
+		return mark_blocks(s, len, block_marks_sse2);
+#endif
+	default:
+		return mark_blocks(s, len, block_marks_c);
+	}
 }
 
 /* The quote that closes the string opened at open, or NULL. */
@@ -812,9 +839,28 @@ static inline bool is_number_byte(unsigned char c)
 static const unsigned char *number_end(const unsigned char *p,
 				       const unsigned char *end)
 {
-	const unsigned char *q = p;
+	const unsigned char *q = p + (*p == '-');
 	size_t digits = 0;
 
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	/* Most numbers are a few digits and a byte that ends them: eight
+	 * bytes at once tell (a byte is a digit when it is below 10 once
+	 * '0' is taken off; what follows the first other byte is not
+	 * looked at). */
+	if (end - q >= 8) {
+		uint64_t w, x, other;
+		unsigned n;
+
+		memcpy(&w, q, 8);
+		x = w ^ UINT64_C(0x3030303030303030);
+		other = ((x + UINT64_C(0x7676767676767676)) | x) &
+			UINT64_C(0x8080808080808080);
+		n = other ? (unsigned)__builtin_ctzll(other) / 8 : 8;
+		if (n > 0 && n < 8 && !is_number_byte(q[n]))
+			return q + n;
+	}
+#endif
+	q = p;
 	if (*q == '-')
 		q++;
 	for (; q < end && is_digit(*q); q++)
@@ -869,7 +915,8 @@ static bool check_escapes(struct scan *s, size_t from, size_t to)
 {
 	while (from < to) {
 		size_t w = from / 64, pos;
-		uint64_t m = s->marks[w].bslash & (~UINT64_C(0) << (from % 64));
+		uint64_t m = s->marks[w].bslash &
+			     (~UINT64_C(0) << (from % 64));
 		const unsigned char *open, *close;
 
 		while (!m) {
@@ -926,7 +973,8 @@ static const unsigned char *skip_container(struct scan *s,
 			if (depth + level >= CJSON_NESTING_LIMIT)
 				return fail(s, s->base + pos);
 			if (s->base[pos] == '{')
-				curly[level / 64] |= UINT64_C(1) << (level % 64);
+				curly[level / 64] |=
+					UINT64_C(1) << (level % 64);
 			else
 				curly[level / 64] &=
 					~(UINT64_C(1) << (level % 64));
@@ -947,6 +995,31 @@ static const unsigned char *skip_container(struct scan *s,
 	return s->base + pos + 1;
 }
 
+/*
+ * The end of the container at p when nothing is nested in it and no
+ * string in it has a backslash (the common case of a skipped value), or
+ * NULL to take the general way.
+ */
+static inline const unsigned char *flat_end(const struct scan *s,
+					    const unsigned char *p,
+					    unsigned depth)
+{
+	size_t i = (size_t)(p - s->base) + 1, w = i / 64, pos;
+	uint64_t both, bit;
+
+	if (w >= s->nwords || s->has_bs || depth >= CJSON_NESTING_LIMIT)
+		return NULL;
+	both = (s->marks[w].open | s->marks[w].close) &
+	       (~UINT64_C(0) << (i % 64));
+	bit = both & (~both + 1);
+	if (!(s->marks[w].close & bit))
+		return NULL;
+	pos = w * 64 + (unsigned)__builtin_ctzll(bit);
+	if ((s->base[pos] == '}') != (*p == '{'))
+		return NULL;
+	return s->base + pos + 1;
+}
+
 /* Skip the value at p (not whitespace), with depth containers open
  * around it; the end of the value, or NULL. */
 static const unsigned char *skip_value(struct scan *s, const unsigned char *p,
@@ -961,7 +1034,8 @@ static const unsigned char *skip_value(struct scan *s, const unsigned char *p,
 		return string_end(s, p);
 	case '{':
 	case '[':
-		return skip_container(s, p, depth);
+		q = flat_end(s, p, depth);
+		return q ? q : skip_container(s, p, depth);
 	case 't':
 		q = literal(p, s->end, "true", 4);
 		break;
@@ -1282,34 +1356,44 @@ static const unsigned char *sparse_object(struct scan *s,
 
 	p = open_container(s, p, depth, cJSON_Object, out, &done);
 	while (p && !done) {
-		const unsigned char *e, *key;
+		const unsigned char *q, *e, *key;
 		enum reach r;
 		uint32_t next = 0;
 		size_t klen;
 		cJSON *kid;
 		char *name;
 
-		if (p == s->end || *p != '"' || cursor_next(s, &c) != p ||
-		    !(e = cursor_next(s, &c)))
+		/*
+		 * The quotes come from the cursor and p only has to agree:
+		 * the work on a member then waits on bits, not on reading
+		 * the bytes before it.
+		 */
+		q = cursor_next(s, &c);
+		e = cursor_next(s, &c);
+		if (q != p || !e)
 			return fail(s, p);
-		if (!member_name(s, p, e, &key, &klen))
+		if (!member_name(s, q, e, &key, &klen))
 			return NULL;
 		r = follow(s, at, key, klen, &next);
 		p = colon(s, e + 1);
 		if (!p)
 			return NULL;
 		if (r == SKIP && *p == '"') {
-			if (cursor_next(s, &c) != p ||
-			    !(e = cursor_next(s, &c)) ||
-			    (has_escape(s, p + 1, e) &&
-			     unescape(p + 1, e, NULL) < 0))
+			q = cursor_next(s, &c);
+			e = cursor_next(s, &c);
+			if (q != p || !e || (has_escape(s, q + 1, e) &&
+					     unescape(q + 1, e, NULL) < 0))
 				return fail(s, p);
 			p = separator(s, e + 1, '}', &done);
 			continue;
 		}
 		if (r == SKIP) {
+			/* a number or a literal holds no quote: the cursor
+			 * stays right */
+			bool container = *p == '{' || *p == '[';
+
 			p = skip_value(s, p, depth + 1);
-			if (p)
+			if (p && container)
 				cursor_seek(s, &c, p);
 			p = p ? separator(s, p, '}', &done) : NULL;
 			continue;

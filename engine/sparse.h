@@ -33,6 +33,14 @@ int fd_sparse_add(struct fd_sparse *sp, const char *prefix, const char *path);
 int fd_sparse_add_list(struct fd_sparse *sp, const char *const *paths,
 		       size_t n);
 
+/*
+ * Find the text's structure with vectors of at most bytes bytes (64, 32,
+ * 16, or 0 for plain C) where the CPU has them; returns the width used.
+ * New parsers use the widest; every width gives the same result (tests
+ * and measurements use this).
+ */
+int fd_sparse_set_vectors(struct fd_sparse *sp, int bytes);
+
 /* True when a pattern among the paths makes every value kept. */
 bool fd_sparse_keeps_all(const struct fd_sparse *sp);
 

@@ -92,7 +92,9 @@ int main(int argc, char **argv)
 EOF
 cc -O2 -o "$work/best_of" "$work/best_of.c"
 
-kql='event.category:process and host.os.type:macos and event.type:start and process.name:(defaults or mkpassdb) and process.args:(ShadowHashData or "-dump")'
+kql='event.category:process and host.os.type:macos and event.type:start and
+ process.name:(defaults or mkpassdb) and process.args:(ShadowHashData or "-dump")
+'
 # The 2026 form of the rule, as Elastic's detection-rules write it (May
 # 2026; see DESIGN.md), kept here so the bench needs nothing outside the
 # repository.

@@ -564,6 +564,55 @@ static void test_detect__seed_eql_over_events(void **state)
 	fd_ruleset_release(&set);
 }
 
+/*
+ * A sequence rule: the events need not come in time order; each matched
+ * sequence is one alert, built from its last event, with every event of
+ * the sequence among its ancestors; max_signals caps sequences.
+ */
+static void test_detect__sequence_rule_alerts_once_per_sequence(void **state)
+{
+	struct fd_ruleset set = { 0 };
+	struct fd_rule_run run;
+	struct fd_diag d;
+	const cJSON *a, *anc;
+	cJSON *alerts;
+
+#define SEQ_EVENT(ts, host, name) "{\"@timestamp\":\"" ts "\",\"event\":" \
+	"{\"category\":[\"process\"]},\"host\":{\"name\":\"" host "\"}," \
+	"\"process\":{\"name\":\"" name "\"}}\n"
+	(void)state;
+	write_file("rule.json",
+		"{\"rule_id\":\"seq-1\",\"name\":\"Shell then dump\","
+		"\"type\":\"eql\",\"language\":\"eql\",\"query\":"
+		"\"sequence by host.name with maxspan=5s [process where "
+		"process.name == \\\"zsh\\\"] [process where process.name == "
+		"\\\"mkpassdb\\\"]\",\"severity\":\"high\","
+		"\"risk_score\":73}");
+	assert_int_equal(fd_ruleset_load_file(&set, path_of("rule.json"), &d),
+			 0);
+	alerts = detect(&set,
+		SEQ_EVENT("2026-12-03T13:15:03.000Z", "a", "mkpassdb")
+		SEQ_EVENT("2026-12-03T13:15:01.000Z", "a", "zsh")
+		SEQ_EVENT("2026-12-03T13:15:02.000Z", "b", "zsh")
+		SEQ_EVENT("2026-12-03T13:15:09.000Z", "b", "mkpassdb")
+		SEQ_EVENT("2026-12-03T13:15:04.000Z", "c", "zsh")
+		SEQ_EVENT("2026-12-03T13:15:05.000Z", "c", "mkpassdb"), &run);
+#undef SEQ_EVENT
+	assert_string_equal(run.status, "succeeded");
+	assert_int_equal(run.events_seen, 6);
+	assert_int_equal(run.matched, 2);	/* hosts a and c */
+	assert_int_equal(cJSON_GetArraySize(alerts), 2);
+	a = cJSON_GetArrayItem(alerts, 0);
+	assert_string_equal(fd_field_string(a, "host.name"), "a");
+	assert_string_equal(fd_field_string(a, "process.name"), "mkpassdb");
+	anc = cJSON_GetObjectItem(a, "kibana.alert.ancestors");
+	assert_int_equal(cJSON_GetArraySize(anc), 2);
+	assert_string_equal(fd_field_string(a, "kibana.alert.original_time"),
+			    "2026-12-03T13:15:03.000Z");
+	cJSON_Delete(alerts);
+	fd_ruleset_release(&set);
+}
+
 static void test_detect__max_signals_caps_alerts(void **state)
 {
 	struct fd_ruleset set = { 0 };
@@ -734,6 +783,7 @@ int main(void)
 		T(test_detect__severity_and_risk_mapping),
 		T(test_detect__seed_kql_over_events),
 		T(test_detect__seed_eql_over_events),
+		T(test_detect__sequence_rule_alerts_once_per_sequence),
 		T(test_detect__max_signals_caps_alerts),
 		T(test_detect__event_ids_and_index),
 		T(test_detect__bad_event_line),

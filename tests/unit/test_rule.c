@@ -395,9 +395,11 @@ static void test_rule__eql_never_a_syntax_error(void **state)
 		"process.entity_id [process where process.name == \\\"a\\\"] "
 		"[process where process.name == \\\"b\\\"]\","
 		"\"severity\":\"low\",\"risk_score\":1}\n", &d);
-	assert_int_equal(rc, -FD_ERR_UNSUPPORTED);
-	assert_has(d.msg, "rule 'Seq': query (eql): not supported");
-	assert_int_equal(set.n, 0);
+	/* A sequence rule loads: the detector runs it through a stream. */
+	assert_int_equal(rc, 0);
+	assert_int_equal(set.n, 1);
+	assert_true(fd_query_is_sequence(set.rules[0]->compiled));
+	fd_ruleset_release(&set);
 
 	rc = load_text(&set, "eql1.ndjson",
 		"{\"rule_id\":\"e\",\"name\":\"One\",\"type\":\"eql\","

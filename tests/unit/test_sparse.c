@@ -109,11 +109,14 @@ static cJSON *reference(const char *text, size_t len)
 	return doc;
 }
 
+static int width = 64;		/* the vectors the parsers may use */
+
 static struct fd_sparse *sparse_of(const char *const *paths, size_t n)
 {
 	struct fd_sparse *sp;
 
 	assert_int_equal(fd_sparse_new(&sp), 0);
+	fd_sparse_set_vectors(sp, width);
 	assert_int_equal(fd_sparse_add_list(sp, paths, n), 0);
 	return sp;
 }
@@ -169,7 +172,8 @@ static bool same(struct fd_sparse *sp, const char *const *paths, size_t n,
 			if (strcmp(a, b)) {
 				show("visits differ on", text, len);
 				print_message("  path '%s'\n  cJSON: %s\n"
-					      "  sparse: %s\n", paths[i], a, b);
+					      "  sparse: %s\n", paths[i], a,
+					      b);
 				fail();
 			}
 			free(a);
@@ -336,7 +340,7 @@ static const char *const malformed[] = {
 	"{\"a\":\\\"x\"}", "{\"b\":{\"c\":[1,{\"d\":\"\\x\"}]}}",
 	"{\"b\":{\"c\":\"x\"]}", "{\"b\":[\"c\"}", "{\"b\":{\"c\":\"}\"}",
 	"{\"a\":\"x\"\"y\"}", "nonsense", "\xEF\xBB\xBF", "\xEF\xBB\xBF{}x",
-	"{\"a\":1}\x01x", "\xEF\xBB\xBF" "1",
+	"{\"a\":1}\x01x", "\xEF\xBB\xBF\x31",
 };
 
 static void test_sparse__malformed(void **state)
@@ -367,7 +371,7 @@ static void test_sparse__malformed(void **state)
  * sparse.h): brackets, strings, escapes.  The same text is refused as
  * soon as a path reaches the bad part.
  */
-static void test_sparse__skipped_values_checked_for_structure(void **state)
+static void test_sparse__skipped_values_structure(void **state)
 {
 	static const char *const loose[] = {
 		"{\"x\":{\"y\":1 2},\"a\":1}",
@@ -436,7 +440,8 @@ static void test_sparse__mutations(void **state)
 				text[at] = c;
 				break;
 			case 1:
-				memmove(text + at, text + at + 1, len - at - 1);
+				memmove(text + at, text + at + 1,
+					len - at - 1);
 				len--;
 				break;
 			case 2:
@@ -611,7 +616,8 @@ static void load_events(const char *rel, struct texts *out)
 	assert_non_null(f);
 	while (getline(&line, &cap, f) > 0) {
 		cJSON *row = cJSON_Parse(line), *flat, *half;
-		const cJSON *doc = cJSON_GetObjectItemCaseSensitive(row, "doc");
+		const cJSON *doc =
+			cJSON_GetObjectItemCaseSensitive(row, "doc");
 
 		assert_true(cJSON_IsObject(doc));
 		texts_add(out, cJSON_PrintUnformatted(doc));
@@ -773,17 +779,41 @@ static void test_sparse__vectors_and_corpus(void **state)
 	texts_free(&eql);
 }
 
+/* The checks above again with narrower vectors, down to plain C: each
+ * finds the text's structure its own way, with the same result. */
+static void test_sparse__every_vector_width(void **state)
+{
+	static const int widths[] = { 32, 16, 0 };
+	struct fd_sparse *sp;
+
+	assert_int_equal(fd_sparse_new(&sp), 0);
+	print_message("widest vectors here: %d bytes\n",
+		      fd_sparse_set_vectors(sp, 64));
+	assert_int_equal(fd_sparse_set_vectors(sp, 0), 0);
+	fd_sparse_free(sp);
+	for (size_t i = 0; i < N(widths); i++) {
+		width = widths[i];
+		test_sparse__awkward_documents(state);
+		test_sparse__malformed(state);
+		test_sparse__skipped_values_structure(state);
+		test_sparse__mutations(state);
+		test_sparse__nesting_limit(state);
+	}
+	width = 64;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sparse__awkward_documents),
 		cmocka_unit_test(test_sparse__prefix),
 		cmocka_unit_test(test_sparse__malformed),
-		cmocka_unit_test(test_sparse__skipped_values_checked_for_structure),
+		cmocka_unit_test(test_sparse__skipped_values_structure),
 		cmocka_unit_test(test_sparse__mutations),
 		cmocka_unit_test(test_sparse__nesting_limit),
 		cmocka_unit_test(test_sparse__constant_memory),
 		cmocka_unit_test(test_sparse__vectors_and_corpus),
+		cmocka_unit_test(test_sparse__every_vector_width),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
