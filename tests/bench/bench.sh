@@ -21,6 +21,7 @@ N=${BENCH_EVENTS:-200000}
 cc -O2 -static -o "$work/true_static" tests/bench/true_static.c
 cc -O2 -o "$work/spawn_bare" tests/bench/spawn_bare.c
 cc -O2 -o "$work/parse_only" tests/bench/parse_only.c -lcjson
+cc -O2 -o "$work/best_of" tests/bench/best_of.c
 
 echo "== spawn"
 bare=$("$work/spawn_bare" "$work/true_static" 2000)
@@ -31,7 +32,7 @@ nsc=$(find scenarios -name '*.yaml' | wc -l)
 # Each repetition runs into a fresh folder (--out refuses a used one).
 best=""
 for i in 1 2 3 4 5; do
-	set -- $(python3 tests/bench/measure.py 1 "$fd" run --quiet \
+	set -- $("$work/best_of" 1 "$fd" run --quiet \
 		--out "$work/run$i" --tmpdir "$work" scenarios)
 	if [ -z "$best" ] || awk "BEGIN{exit !($1 < $best)}"; then
 		best=$1; rss=$2
@@ -42,56 +43,6 @@ echo "whole pack: $nsc scenarios in ${best}s (best of 5), max RSS ${rss} MiB"
 echo "per scenario: $per ms (spawn + telemetry + evaluation + verdict)"
 
 echo "== query throughput ($N events)"
-# best_of R CMD...: the best wall time of R runs and the largest resident
-# set of any run (from a small forking parent, so a child's resident set
-# is its own, not a copy of an interpreter's).
-cat >"$work/best_of.c" <<'EOF'
-#include <fcntl.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <sys/resource.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
-
-int main(int argc, char **argv)
-{
-	int reps = argc > 2 ? atoi(argv[1]) : 0;
-	double best = -1;
-	long rss = 0;
-
-	for (int i = 0; i < reps; i++) {
-		struct timespec a, b;
-		struct rusage ru;
-		double t;
-		int st;
-		pid_t pid;
-
-		clock_gettime(CLOCK_MONOTONIC, &a);
-		pid = fork();
-		if (pid == 0) {
-			dup2(open("/dev/null", O_WRONLY), 1);
-			execvp(argv[2], argv + 2);
-			_exit(127);
-		}
-		if (pid < 0 || wait4(pid, &st, 0, &ru) < 0)
-			return 1;
-		clock_gettime(CLOCK_MONOTONIC, &b);
-		if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
-			return 1;
-		t = (double)(b.tv_sec - a.tv_sec) +
-		    (double)(b.tv_nsec - a.tv_nsec) / 1e9;
-		if (best < 0 || t < best)
-			best = t;
-		if (ru.ru_maxrss > rss)
-			rss = ru.ru_maxrss;
-	}
-	printf("%.4f %.1f\n", best, (double)rss / 1024.0);
-	return best < 0;
-}
-EOF
-cc -O2 -o "$work/best_of" "$work/best_of.c"
-
 kql='event.category:process and host.os.type:macos and event.type:start and
  process.name:(defaults or mkpassdb) and process.args:(ShadowHashData or "-dump")
 '
