@@ -324,8 +324,9 @@ static int resolve(struct fd_emu *e, const char *name,
 		*why = "only root can run stand-ins as another user";
 		return -FD_ERR_PRIVILEGE;
 	}
-	if (geteuid() == 0 && cr->uid == 0) {
-		*why = "stand-ins never run with root's privileges";
+	if (geteuid() == 0 && (cr->uid == 0 || cr->gid == 0)) {
+		*why = "stand-ins never run with root's privileges (user or "
+		       "group 0)";
 		return -FD_ERR_PRIVILEGE;
 	}
 	if (geteuid() != 0)

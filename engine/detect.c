@@ -417,12 +417,16 @@ static int detection_begin(struct detection *dt,
 		const struct fd_rule *r = set->rules[i];
 
 		/* Unsorted: an events file need not be in time order. */
-		if (r->enabled && r->compiled &&
-		    fd_query_is_sequence(r->compiled) &&
-		    fd_eql_stream_new(fd_query_eql(r->compiled),
+		if (!r->enabled || !r->compiled ||
+		    !fd_query_is_sequence(r->compiled))
+			continue;
+		if (fd_eql_stream_new(fd_query_eql(r->compiled),
 				      FD_EQL_STREAM_UNSORTED,
 				      &dt->streams[i]) < 0)
 			return -FD_ERR_NOMEM;
+		/* Kibana orders a sequence by the rule's time field. */
+		fd_eql_stream_set_time_field(dt->streams[i],
+					     r->timestamp_override);
 	}
 	return 0;
 }

@@ -57,6 +57,14 @@ enum fd_eql_stream_flags {
 
 int fd_eql_stream_new(const struct fd_eql *q, unsigned flags,
 		      struct fd_eql_stream **out);
+/*
+ * Order a sequence by another time field than @timestamp (a rule's
+ * timestamp_override, as Kibana's EQL search does).  field is borrowed
+ * and must outlive the stream; NULL restores @timestamp.  Call before the
+ * first push.
+ */
+void fd_eql_stream_set_time_field(struct fd_eql_stream *s,
+				  const char *field);
 int fd_eql_stream_push(struct fd_eql_stream *s, const cJSON *doc,
 		       size_t index, fd_eql_emit_fn emit, void *arg);
 /* End of input: emit what waited for it (tail pipes, trailing missing

@@ -265,6 +265,7 @@ struct fd_eql_stream {
 	fd_eql_emit_fn emit;
 	void *arg;
 	int err;
+	const char *time_field;	/* "@timestamp" unless set */
 	char sbuf[1024];
 	struct eql_scratch sc;
 };
@@ -518,7 +519,7 @@ static int gather(struct fd_eql_stream *s, const cJSON *doc, size_t index,
 	}
 	*has_ts = false;
 	if (q->kind == EQL_Q_SEQUENCE && (ev->mask || s->nheap))
-		*has_ts = fd_field_visit(doc, "@timestamp", read_time,
+		*has_ts = fd_field_visit(doc, s->time_field, read_time,
 					 &ev->ts) != 0;
 	return 0;
 }
@@ -1284,6 +1285,12 @@ static int sample_flush(struct fd_eql_stream *s)
 
 /* ---- public API ---- */
 
+void fd_eql_stream_set_time_field(struct fd_eql_stream *s,
+				  const char *field)
+{
+	s->time_field = field ? field : "@timestamp";
+}
+
 int fd_eql_stream_new(const struct fd_eql *q, unsigned flags,
 		      struct fd_eql_stream **out)
 {
@@ -1296,6 +1303,7 @@ int fd_eql_stream_new(const struct fd_eql *q, unsigned flags,
 		return -FD_ERR_NOMEM;
 	s->q = q;
 	s->flags = flags;
+	s->time_field = "@timestamp";
 	s->sc.buf = s->sbuf;
 	s->sc.cap = sizeof(s->sbuf);
 	s->width = q->kind == EQL_Q_SEQUENCE ? q->npos :

@@ -1142,14 +1142,16 @@ static inline const unsigned char *separator(struct scan *s,
 	return fail(s, p);
 }
 
-/* Past the ':' after a member's name at p, and the whitespace after it. */
+/* Past the ':' after a member's name at p, and the whitespace after it:
+ * the start of the value, which must be there (callers read it). */
 static inline const unsigned char *colon(struct scan *s,
 					 const unsigned char *p)
 {
 	p = ws(p, s->end);
 	if (p == s->end || *p != ':')
 		return fail(s, p);
-	return ws(p + 1, s->end);
+	p = ws(p + 1, s->end);
+	return p < s->end ? p : fail(s, p);
 }
 
 /* Open the container at p: its node *out, and where its inside starts;

@@ -110,3 +110,18 @@ YAML
 	run ls -A "$SCRATCH/theirs"
 	assert_output ""
 }
+
+@test "stand-ins never run in group 0 either" {
+	[ "$(id -u)" -eq 0 ] || skip "needs root"
+	command -v useradd >/dev/null || skip "no useradd"
+	name="fdgid0$$"
+	useradd -M -N -g 0 -s /usr/sbin/nologin "$name"
+	one_step ""
+	run fd emulate --user "$name" --out "$SCRATCH/run" --tmpdir "$TMPDIR" \
+		"$SCEN"
+	userdel "$name"
+	assert_status 2
+	assert_output --partial "user or group 0"
+	run ls -A "$TMPDIR"
+	assert_output ""
+}

@@ -613,6 +613,42 @@ static void test_detect__sequence_rule_alerts_once_per_sequence(void **state)
 	fd_ruleset_release(&set);
 }
 
+/* A sequence is ordered by the rule's time field (timestamp_override),
+ * as Kibana's EQL search orders it, not by @timestamp. */
+static void test_detect__sequence_follows_timestamp_override(void **state)
+{
+	struct fd_ruleset set = { 0 };
+	struct fd_rule_run run;
+	struct fd_diag d;
+	cJSON *alerts;
+
+#define TS_EVENT(at, created, name) "{\"@timestamp\":\"" at "\"," \
+	"\"event\":{\"category\":[\"process\"],\"created\":\"" created \
+	"\"},\"host\":{\"name\":\"a\"},\"process\":{\"name\":\"" \
+	name "\"}}\n"
+	(void)state;
+	write_file("rule.json",
+		"{\"rule_id\":\"seq-2\",\"name\":\"Created order\","
+		"\"type\":\"eql\",\"language\":\"eql\",\"query\":"
+		"\"sequence by host.name [process where process.name == "
+		"\\\"a\\\"] [process where process.name == \\\"b\\\"]\","
+		"\"timestamp_override\":\"event.created\","
+		"\"severity\":\"low\",\"risk_score\":1}");
+	assert_int_equal(fd_ruleset_load_file(&set, path_of("rule.json"), &d),
+			 0);
+	/* By @timestamp, b comes before a; by event.created, after. */
+	alerts = detect(&set,
+		TS_EVENT("2026-12-03T13:00:05.000Z", "2026-12-03T13:00:01.000Z",
+			 "a")
+		TS_EVENT("2026-12-03T13:00:00.000Z", "2026-12-03T13:00:02.000Z",
+			 "b"), &run);
+#undef TS_EVENT
+	assert_int_equal(run.matched, 1);
+	assert_int_equal(cJSON_GetArraySize(alerts), 1);
+	cJSON_Delete(alerts);
+	fd_ruleset_release(&set);
+}
+
 static void test_detect__max_signals_caps_alerts(void **state)
 {
 	struct fd_ruleset set = { 0 };
@@ -784,6 +820,7 @@ int main(void)
 		T(test_detect__seed_kql_over_events),
 		T(test_detect__seed_eql_over_events),
 		T(test_detect__sequence_rule_alerts_once_per_sequence),
+		T(test_detect__sequence_follows_timestamp_override),
 		T(test_detect__max_signals_caps_alerts),
 		T(test_detect__event_ids_and_index),
 		T(test_detect__bad_event_line),

@@ -340,8 +340,38 @@ static const char *const malformed[] = {
 	"{\"a\":\\\"x\"}", "{\"b\":{\"c\":[1,{\"d\":\"\\x\"}]}}",
 	"{\"b\":{\"c\":\"x\"]}", "{\"b\":[\"c\"}", "{\"b\":{\"c\":\"}\"}",
 	"{\"a\":\"x\"\"y\"}", "nonsense", "\xEF\xBB\xBF", "\xEF\xBB\xBF{}x",
-	"{\"a\":1}\x01x", "\xEF\xBB\xBF\x31",
+	"{\"a\":1}\x01x", "\xEF\xBB\xBF\x31", "{\"aa\":", "{\"b\":{\"c\":",
+	"{\"aa\":  ",
 };
+
+/*
+ * Only text[0..len) is ever read: every malformed line again, in a heap
+ * buffer of exactly its size, so AddressSanitizer sees any read past the
+ * end (a line that ends right after a member's ':' once did).
+ */
+static void test_sparse__reads_nothing_past_the_end(void **state)
+{
+	const char *paths[] = { "a", "b.c", "zz" };
+	const char *kept[] = { "*" };
+	struct fd_sparse *sets[] = { sparse_of(paths, N(paths)),
+				     sparse_of(kept, 1) };
+
+	(void)state;
+	for (size_t k = 0; k < 2; k++) {
+		for (size_t i = 0; i < N(malformed); i++) {
+			size_t len = strlen(malformed[i]);
+			char *exact = malloc(len ? len : 1);
+			const cJSON *doc;
+
+			assert_non_null(exact);
+			memcpy(exact, malformed[i], len);
+			assert_true(fd_sparse_parse(sets[k], exact, len, &doc,
+						    NULL) < 0);
+			free(exact);
+		}
+		fd_sparse_free(sets[k]);
+	}
+}
 
 static void test_sparse__malformed(void **state)
 {
@@ -808,6 +838,7 @@ int main(void)
 		cmocka_unit_test(test_sparse__awkward_documents),
 		cmocka_unit_test(test_sparse__prefix),
 		cmocka_unit_test(test_sparse__malformed),
+		cmocka_unit_test(test_sparse__reads_nothing_past_the_end),
 		cmocka_unit_test(test_sparse__skipped_values_structure),
 		cmocka_unit_test(test_sparse__mutations),
 		cmocka_unit_test(test_sparse__nesting_limit),
