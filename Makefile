@@ -19,7 +19,7 @@ CFLAGS    ?= -O2 -g
 WARNINGS  := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wformat=2 \
              -Wno-missing-field-initializers
 CPPFLAGS  += -D_GNU_SOURCE -DFD_VERSION='"$(VERSION)"' \
-             -Icore -Iengine -Iemulator -Ivalidator -Icli
+             -Icore -Iengine -Iemulator -Ivalidator -Icli -I$(BUILD)/gen
 ALL_CFLAGS = -std=c11 $(WARNINGS) $(CFLAGS)
 
 ifeq ($(SAN),1)
@@ -76,6 +76,15 @@ $(FIREDRILL): $(CLI_OBJS) $(LIBFD)
 $(STANDIN): $(call obj,$(STANDIN_SRCS))
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^
+
+# The emulator runs only the stand-in it was built with: its sha256 is
+# pinned into the emulator at build time.
+STANDIN_PIN := $(BUILD)/gen/standin_sha256.h
+$(STANDIN_PIN): $(STANDIN)
+	@mkdir -p $(dir $@)
+	@sum=$$( (sha256sum $< 2>/dev/null || shasum -a 256 $<) | cut -d' ' -f1) && \
+	printf '#define FD_STANDIN_SHA256 "%s"\n' "$$sum" >$@
+$(BUILD)/obj/emulator/emulator.o: $(STANDIN_PIN)
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIBFD) $(STANDIN)
 	@mkdir -p $(dir $@)

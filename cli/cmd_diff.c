@@ -110,8 +110,8 @@ static const char *change_of(size_t old, size_t new)
 	return "";
 }
 
-static void print_table(const struct fd_runrec *rr, const struct side *o,
-			const struct side *n)
+static void print_table(FILE *out, const struct fd_runrec *rr,
+			const struct side *o, const struct side *n)
 {
 	int w = (int)strlen("SCENARIO");
 	size_t only_old = 0, only_new = 0;
@@ -119,22 +119,23 @@ static void print_table(const struct fd_runrec *rr, const struct side *o,
 	for (size_t i = 0; i < rr->nscenarios; i++)
 		if ((int)strlen(rr->scenarios[i]->id) > w)
 			w = (int)strlen(rr->scenarios[i]->id);
-	printf("OLD: %s (%s)\nNEW: %s (%s)\n\n", o->path, o->label, n->path,
-	       n->label);
-	printf("%-*s  %-6s  %-6s  %s\n", w, "SCENARIO", "OLD", "NEW",
-	       "CHANGE");
+	fprintf(out, "OLD: %s (%s)\nNEW: %s (%s)\n\n", o->path, o->label,
+		n->path, n->label);
+	fprintf(out, "%-*s  %-6s  %-6s  %s\n", w, "SCENARIO", "OLD", "NEW",
+		"CHANGE");
 	for (size_t i = 0; i < rr->nscenarios; i++) {
 		size_t a = o->alerts[i], b = n->alerts[i];
 
-		printf("%-*s  %-6s  %-6s  %s\n", w, rr->scenarios[i]->id,
-		       a ? "caught" : "-", b ? "caught" : "-",
-		       change_of(a, b));
+		fprintf(out, "%-*s  %-6s  %-6s  %s\n", w,
+			rr->scenarios[i]->id, a ? "caught" : "-",
+			b ? "caught" : "-", change_of(a, b));
 		only_old += a && !b;
 		only_new += !a && b;
 	}
-	printf("\n%zu scenarios: OLD catches %zu, NEW catches %zu; "
-	       "%zu only by OLD, %zu only by NEW\n", rr->nscenarios,
-	       o->caught, n->caught, only_old, only_new);
+	fprintf(out, "\n%zu scenario%s: OLD catches %zu, NEW catches %zu; "
+		"%zu only by OLD, %zu only by NEW\n", rr->nscenarios,
+		rr->nscenarios == 1 ? "" : "s", o->caught, n->caught,
+		only_old, only_new);
 }
 
 static cJSON *side_json(const struct side *s)
@@ -216,7 +217,9 @@ static int compare(const char *run_dir, struct side *o, struct side *n,
 	if (fd_cli_write_events(&rr, events) == 0 &&
 	    count_side(o, run_dir, &rr, events, "alerts-old.ndjson") == 0 &&
 	    count_side(n, run_dir, &rr, events, "alerts-new.ndjson") == 0) {
-		print_table(&rr, o, n);
+		/* With --json -, standard output is the JSON alone. */
+		print_table(json && !strcmp(json, "-") ? stderr : stdout, &rr,
+			    o, n);
 		status = exit_code && differ(&rr, o, n) ? FD_EXIT_FAIL :
 			 FD_EXIT_PASS;
 		if (json && write_json(json, &rr, o, n) < 0)

@@ -326,7 +326,8 @@ int fd_cli_load_rules(const char *path, struct fd_ruleset *set)
 	set->skip_unsupported = true;
 	fd_diag_clear(&d);
 	if (stat(path, &st) != 0) {
-		fd_cli_error("cannot read rules '%s': %s", path,
+		fd_cli_error("cannot read rules '%s': %s (name them with "
+			     "--rules PATH or FIREDRILL_RULES)", path,
 			     strerror(errno));
 		return FD_EXIT_USAGE;
 	}

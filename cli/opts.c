@@ -53,7 +53,6 @@ static int build_tables(const struct fd_opt *opts, struct option *lo,
 
 	if (n + 2 > MAX_OPTS)
 		return -1;
-	shorts[s++] = '+';	/* stop at the first operand */
 	shorts[s++] = ':';	/* report a missing argument as ':' */
 	for (int i = 0; i < n; i++) {
 		bool arg = opts[i].kind != FD_OPT_FLAG;

@@ -204,6 +204,7 @@ static int run_backend(const struct fd_backend *be, const char *run_dir,
 	struct fd_diag d;
 	void *ctx = calloc(1, be->ctx_size ? be->ctx_size : 1);
 	int status = FD_EXIT_ERROR;
+	FILE *human;
 
 	fd_diag_clear(&d);
 	vo.log = a->quiet ? NULL : stderr;
@@ -227,9 +228,11 @@ static int run_backend(const struct fd_backend *be, const char *run_dir,
 		fd_cli_error("validate: out of memory");
 		goto out;
 	}
+	/* With --json -, standard output is the JSON alone. */
+	human = a->json && !strcmp(a->json, "-") ? stderr : stdout;
 	if (!a->quiet)
-		fd_report_table(stdout, &vs, fd_cli_color());
-	fd_report_summary(stdout, &vs, fd_cli_color());
+		fd_report_table(human, &vs, human == stdout && fd_cli_color());
+	fd_report_summary(human, &vs, human == stdout && fd_cli_color());
 	status = fd_verdicts_exit_status(&vs);
 	if (write_reports(a, run_dir, rr, be->name, &vs) < 0 &&
 	    status == FD_EXIT_PASS)

@@ -23,6 +23,13 @@
 
 #include "emu.h"
 
+/* The stand-in's sha256, pinned by the build (Makefile: STANDIN_PIN). */
+#if defined(__has_include)
+#if __has_include("standin_sha256.h")
+#include "standin_sha256.h"
+#endif
+#endif
+
 #define STANDIN_MAX_BYTES (256L << 20)
 #define DWELL_MAX_MS 86400000L	/* a day */
 #define DEFAULT_TIMEOUT_MS 10000L
@@ -492,6 +499,13 @@ static int load_standin(struct fd_emu *e)
 				   "(it lacks the stand-in's mark); only the "
 				   "stand-in ever runs", path);
 	fd_sha256_buf(e->standin, e->standin_len, e->sha);
+#ifdef FD_STANDIN_SHA256
+	if (strcmp(fd_sha256_hex(e->sha, e->sha_hex), FD_STANDIN_SHA256))
+		return fd_diag_set(e->diag, FD_ERR_INVALID, 0, 0,
+				   "%s is not the stand-in this firedrill was "
+				   "built with (sha256 differs); only that "
+				   "stand-in ever runs", path);
+#endif
 	fd_sha256_hex(e->sha, e->sha_hex);
 	return 0;
 }
@@ -671,8 +685,13 @@ static void dry_run(const struct fd_emu *e, struct fd_scenario *const *scs,
 		run_id);
 	fprintf(out, "stand-in %s (sha256 %s)\n", e->opts->standin,
 		e->sha_hex);
-	fprintf(out, "private directory %s (mode 0700, owner %s)\n", e->dir,
-		e->def_cred.name);
+	if (geteuid() == 0)
+		fprintf(out, "private directory %s (owner root, group of %s, "
+			"mode 0750; copies 0550)\n", e->dir,
+			e->def_cred.name);
+	else
+		fprintf(out, "private directory %s (mode 0700; copies 0500)\n",
+			e->dir);
 	for (i = 0; i < n; i++) {
 		fprintf(out, "scenario %s (%s)\n", scs[i]->id,
 			scs[i]->path ? scs[i]->path : "-");

@@ -318,14 +318,15 @@ int fd_report_json(const char *path, const struct fd_runrec *rr,
 	text = cJSON_Print(root);
 	if (!text)
 		goto out;
-	f = fd_fopen_write(path);
+	f = strcmp(path, "-") ? fd_fopen_write(path) : stdout;
 	if (!f) {
 		rc = -FD_ERR_IO;
 		goto out;
 	}
 	fputs(text, f);
 	fputc('\n', f);
-	rc = close_report(f, path);
+	rc = f == stdout ? (fflush(f) == 0 ? 0 : -FD_ERR_IO) :
+	     close_report(f, path);
 out:
 	free(text);
 	cJSON_Delete(root);

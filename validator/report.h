@@ -24,6 +24,7 @@ void fd_report_summary(FILE *out, const struct fd_verdicts *vs, bool color);
 int fd_report_junit(const char *path, const struct fd_runrec *rr,
 		    const struct fd_verdicts *vs);
 
+/* path "-" writes to standard output. */
 int fd_report_json(const char *path, const struct fd_runrec *rr,
 		   const char *backend, const struct fd_verdicts *vs);
 

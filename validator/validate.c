@@ -512,9 +512,18 @@ static size_t expect_targets(const struct fd_scenario *sc,
 	for (size_t i = 0; i < rules->n && n < max; i++) {
 		const struct fd_rule *r = rules->rules[i];
 
-		if (!strcmp(r->rule_id, ex->rule_id) &&
-		    !version_pinned(sc, r->rule_id, r->version))
-			out[n++] = r;
+		size_t k = n;
+
+		if (strcmp(r->rule_id, ex->rule_id) ||
+		    version_pinned(sc, r->rule_id, r->version))
+			continue;
+		/* in version order, whatever the files' order */
+		while (k > 0 && out[k - 1]->version > r->version) {
+			out[k] = out[k - 1];
+			k--;
+		}
+		out[k] = r;
+		n++;
 	}
 	return n;
 }

@@ -109,3 +109,18 @@ load helpers
 	run ls -A "$SCRATCH/work/firedrill-runs"
 	assert_output ""
 }
+
+@test "--json - makes standard output the JSON alone; the table goes to stderr" {
+	run sh -c "cd '$TOP' && '$FIREDRILL' run --json - --out '$SCRATCH/run' \
+		--tmpdir '$TMPDIR' scenarios 2>/dev/null | python3 -c \
+		'import json,sys; print(json.load(sys.stdin)[\"summary\"][\"FAIL\"])'"
+	assert_status 0
+	assert_output 0
+	assert_file_not_exists "$TOP/-"
+}
+
+@test "options may come after the paths" {
+	run fd run --out "$SCRATCH/run" --tmpdir "$TMPDIR" scenarios -q
+	assert_status 0
+	assert_output --regexp "^[0-9]+ checks in [0-9]+ scenarios"
+}

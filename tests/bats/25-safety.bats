@@ -46,6 +46,21 @@ YAML
 	assert_output ""
 }
 
+@test "a script that copies the stand-in's mark is still refused" {
+	one_step ""
+	mark=$(grep -a -o 'firedrill-stand-in-program:[0-9]*' "$FD_STANDIN" |
+		head -n 1)
+	[ -n "$mark" ]
+	printf '#!/bin/sh\n# %s\ntouch %s/ran\n' "$mark" "$SCRATCH" \
+		>"$SCRATCH/fake.sh"
+	chmod 755 "$SCRATCH/fake.sh"
+	FIREDRILL_STANDIN="$SCRATCH/fake.sh" run fd emulate \
+		--out "$SCRATCH/run" --tmpdir "$TMPDIR" "$SCEN"
+	assert_status 2
+	assert_output --partial "is not the stand-in this firedrill was built with"
+	assert_file_not_exists "$SCRATCH/ran"
+}
+
 @test "a temporary folder others can write to without the sticky bit is refused" {
 	one_step ""
 	mkdir -m 0777 "$SCRATCH/open"

@@ -63,7 +63,7 @@ print(" ".join(sorted(d["only_old"])), "|", len(d["only_new"]), "|",
 		scenarios/dumping-account-hashes/dscl-read-shadowhashdata.yaml
 	assert_status 0
 	assert_output --partial "dah-dscl-read-shadowhashdata"
-	assert_output --partial "1 scenarios: OLD catches 0, NEW catches 1"
+	assert_output --partial "1 scenario: OLD catches 0, NEW catches 1"
 }
 
 @test "diff needs two rule sets" {
@@ -79,4 +79,12 @@ print(" ".join(sorted(d["only_old"])), "|", len(d["only_new"]), "|",
 	assert_output --partial "bad.json"
 	run ls -A "$TMPDIR"
 	assert_output ""
+}
+
+@test "diff --json - writes the JSON alone to standard output" {
+	run sh -c "cd '$TOP' && '$FIREDRILL' diff --json - --out '$SCRATCH/run' \
+		--tmpdir '$TMPDIR' '$V107' '$V112' 2>/dev/null | python3 -c \
+		'import json,sys; print(len(json.load(sys.stdin)[\"only_new\"]))'"
+	assert_status 0
+	assert_output 7
 }
