@@ -552,6 +552,19 @@ static int read_lines(FILE *f, struct fd_runrec *rr, struct line *l)
 		if (blank(buf, (size_t)len))
 			continue;
 		json = cJSON_ParseWithLength(buf, (size_t)len);
+		if (!cJSON_IsObject(json) && rr->header &&
+		    buf[len - 1] != '\n' && getc(f) == EOF) {
+			/* The last line, cut off mid-write: the writer was
+			 * killed.  What came before stands; the record has no
+			 * end, which the validator reports. */
+			cJSON_Delete(json);
+			rr->cut_short = true;
+			/* The lost line was the last scenario's. */
+			if (rr->nscenarios)
+				rr->scenario_complete[rr->nscenarios - 1] =
+					false;
+			break;
+		}
 		if (!cJSON_IsObject(json)) {
 			cJSON_Delete(json);
 			rc = fd_diag_set(l->diag, FD_ERR_SYNTAX, l->no, 0,

@@ -59,6 +59,7 @@ struct fd_runrec {
 	size_t nscenarios;
 	const cJSON *planned;	/* the header's scenario ids, or NULL */
 	bool ended;		/* the record has its "end" line */
+	bool cut_short;		/* its last line was cut off mid-write */
 	bool complete;		/* ... and the run finished */
 	struct fd_runrec_proc *procs;	/* in file order; owned */
 	size_t nprocs;

@@ -640,7 +640,9 @@ static void check_run(struct fd_verdicts *vs, const struct fd_runrec *rr)
 	if (rr->dry_run)
 		return;
 	if (!rr->ended)
-		add_run_row(vs, rr, "(run)", "run record",
+		add_run_row(vs, rr, "(run)", "run record", rr->cut_short ?
+			    "the run record's last line is cut off: the "
+			    "emulator was killed while writing it" :
 			    "the run record has no end line: the emulator "
 			    "was killed, or is still running");
 	else if (!rr->complete)

@@ -404,3 +404,18 @@ YAML
 	done
 	no_standin_left "$TMPDIR"
 }
+
+@test "a run record whose last line is cut off mid-write validates what it has, exit 3" {
+	write_pair
+	run fd emulate --out "$SCRATCH/run" --tmpdir "$TMPDIR" "$SCEN"
+	assert_status 0
+	f="$SCRATCH/run/run.jsonl"
+	# Drop the end line, and cut the last process line in half.
+	sed -i '$d' "$f"
+	size=$(wc -c <"$f")
+	truncate -s $((size - 40)) "$f"
+	run fd validate --run "$SCRATCH/run"
+	assert_status 3
+	assert_output --partial "the run record's last line is cut off"
+	assert_output --partial "t-positive"
+}
