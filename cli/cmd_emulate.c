@@ -33,8 +33,7 @@ int fd_cmd_emulate(int argc, char **argv)
 		FD_OPT_TMPDIR(&ea.tmpdir),
 		FD_OPT_KEEP(&ea.keep),
 		FD_OPT_DRY_RUN(&ea.dry_run),
-		{ 'q', "quiet", FD_OPT_FLAG, &ea.quiet, NULL,
-		  "say nothing on success" },
+		FD_OPT_QUIET(&ea.quiet, "print only the run folder"),
 		FD_OPT_END,
 	};
 

@@ -211,24 +211,32 @@ static int walk(const char *dir, struct names *out)
 	return rc;
 }
 
-/* The same file named twice (or reached twice) is loaded once. */
+/* The same file named twice (or reached twice) is loaded once: files
+ * are compared by device and inode, each looked at once. */
 static void drop_repeats(struct names *ns)
 {
+	struct stat *seen = calloc(ns->n ? ns->n : 1, sizeof(*seen));
 	size_t kept = 0;
 
-	for (size_t i = 0; i < ns->n; i++) {
-		char a[PATH_MAX], b[PATH_MAX];
+	for (size_t i = 0; seen && i < ns->n; i++) {
 		bool repeat = false;
 
+		/* A file that cannot be looked at (st_nlink 0) is kept,
+		 * and its load will say why. */
+		if (stat(ns->v[i], &seen[kept]) != 0)
+			memset(&seen[kept], 0, sizeof(seen[kept]));
 		for (size_t k = 0; k < kept && !repeat; k++)
-			repeat = realpath(ns->v[i], a) &&
-				 realpath(ns->v[k], b) && !strcmp(a, b);
+			repeat = seen[kept].st_nlink && seen[k].st_nlink &&
+				 seen[k].st_dev == seen[kept].st_dev &&
+				 seen[k].st_ino == seen[kept].st_ino;
 		if (repeat)
 			free(ns->v[i]);
 		else
 			ns->v[kept++] = ns->v[i];
 	}
-	ns->n = kept;
+	if (seen)
+		ns->n = kept;
+	free(seen);
 }
 
 static int collect(const char *const *paths, size_t n, struct names *out)

@@ -50,6 +50,8 @@ struct fd_opt {
 	"keep the stand-in folder to inspect it" }
 #define FD_OPT_DRY_RUN(d) { 'n', "dry-run", FD_OPT_FLAG, (d), NULL,	\
 	"show what would run; run nothing" }
+#define FD_OPT_QUIET(d, what) { 'q', "quiet", FD_OPT_FLAG, (d), NULL, \
+	(what) }
 #define FD_OPT_END { 0, NULL, 0, NULL, NULL, NULL }
 
 struct fd_cmd_help {

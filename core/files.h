@@ -16,4 +16,11 @@
  */
 FILE *fd_fopen_write(const char *path);
 
+/*
+ * Open path for reading, only if it is a regular file: a FIFO or a device
+ * named like an input never blocks or feeds a load.  NULL with errno set
+ * (EISDIR for a folder, EINVAL for anything else that is not a file).
+ */
+FILE *fd_fopen_regular(const char *path);
+
 #endif

@@ -9,16 +9,15 @@
 #include "scenario.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <yaml.h>
+
+#include "files.h"
 
 #define MAX_DEPTH	32	/* a scenario needs 4 levels */
 #define MAX_FILE	(1L << 20)
@@ -1327,27 +1326,16 @@ static int read_file(const char *path, char **text, size_t *len,
 		     struct fd_diag *diag)
 {
 	/* O_NONBLOCK: a FIFO named *.yaml must not hang the load. */
-	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-	FILE *f = NULL;
+	FILE *f = fd_fopen_regular(path);
 	char *buf = NULL;
 	size_t n = 0, cap = 0;
-	struct stat st;
 	int err = 0;
 
-	if (fd < 0)
-		return read_fail(diag, errno);
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		if (S_ISDIR(st.st_mode))
-			return read_fail(diag, EISDIR);
+	if (!f && errno == EINVAL)
 		return fd_diag_set(diag, FD_ERR_INVALID, 0, 0,
 				   "not a regular file");
-	}
-	f = fdopen(fd, "rb");
-	if (!f) {
-		close(fd);
+	if (!f)
 		return read_fail(diag, errno);
-	}
 	do {
 		if (n == cap) {
 			char *bigger;

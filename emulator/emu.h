@@ -35,6 +35,7 @@ struct fd_emu_proc {
 	bool started;		/* it was forked (pid is real) */
 	bool ended;		/* it is gone and how is known */
 	bool timed_out;		/* firedrill killed it at the deadline */
+	bool interrupted;	/* firedrill killed it on a stop signal */
 	pid_t pid;
 	pid_t ppid;
 	int exit_code;		/* -1: it did not exit */
@@ -104,7 +105,9 @@ int fd_privdir_check(struct fd_emu *e, const struct fd_scenario *sc,
 		     const struct fd_step *st);
 void fd_privdir_remove(struct fd_emu *e);
 
-/* spawn.c: run step si of sc; fills procs[0..*nprocs). */
+/* spawn.c: run step si of sc; fills procs[0..*nprocs).  On a stop signal
+ * it kills and reaps the chain, fills procs all the same (what ran, marked
+ * interrupted) and returns -FD_ERR_INTERRUPTED. */
 int fd_spawn_step(struct fd_emu *e, const struct fd_scenario *sc, size_t si,
 		  const struct fd_emu_cred *cr, struct fd_emu_proc *procs,
 		  size_t *nprocs);

@@ -721,7 +721,8 @@ static void progress(const struct fd_emu *e, const struct fd_scenario *sc,
 	else
 		fprintf(out, " pid %ld exited %d", (long)t->pid,
 			t->exit_code);
-	fprintf(out, "%s\n", t->timed_out ? " (deadline passed)" : "");
+	fprintf(out, "%s\n", t->timed_out ? " (deadline passed)" :
+		t->interrupted ? " (run interrupted)" : "");
 }
 
 static void call_hook(const struct fd_emu *e, const struct fd_scenario *sc,
@@ -756,7 +757,9 @@ static int run_step(struct fd_emu *e, const struct fd_scenario *sc,
 		return rc;
 	call_hook(e, sc, FD_EMULATE_HOOK_SPAWN);
 	rc = fd_spawn_step(e, sc, si, cr, procs, &n);
-	if (rc < 0)
+	/* Interrupted, the step's processes still really ran: an endpoint
+	 * saw them, so the record must say what they were. */
+	if (rc < 0 && rc != -FD_ERR_INTERRUPTED)
 		return rc;
 	fd_record_step(lines, e, sc, si, cr, procs, n);
 	for (d = 0; d < n; d++) {
@@ -766,11 +769,12 @@ static int run_step(struct fd_emu *e, const struct fd_scenario *sc,
 			*start = procs[d].start_us;
 		if (procs[d].end_us > *end)
 			*end = procs[d].end_us;
-		if (procs[d].signal && !procs[d].timed_out)
+		if (procs[d].signal && !procs[d].timed_out &&
+		    !procs[d].interrupted)
 			e->res->killed++;
 	}
 	progress(e, sc, si, procs, n);
-	return 0;
+	return rc;
 }
 
 static int run_scenario(struct fd_emu *e, const struct fd_scenario *sc)

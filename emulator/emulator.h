@@ -52,8 +52,9 @@ struct fd_emulate_result {
  * opts->run_dir/run.jsonl.  Returns 0 when every stand-in was started and
  * reaped (whatever their exit), or a negative fd_err with diag set.  On
  * SIGINT/SIGTERM (or SIGHUP) during the run it kills and reaps what it
- * started, removes the private directory and returns -FD_ERR_INTERRUPTED;
- * the caller then re-raises the signal (fd_emulate_pending_signal()).
+ * started (recorded, marked interrupted), removes the private directory
+ * and returns -FD_ERR_INTERRUPTED; the caller then re-raises the signal
+ * (fd_emulate_pending_signal()).
  */
 int fd_emulate(struct fd_scenario *const *scs, size_t n,
 	       const struct fd_emulate_opts *opts,

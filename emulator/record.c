@@ -1,8 +1,8 @@
 /*
- * record.c - write run.jsonl exactly as docs/run-record.md describes: the
- * header when the run starts, then for each scenario, once it is over,
- * its line followed by one line per process of its completed steps.
- * Lines are built whole in memory (core/jsonw) and then written.
+ * record.c - write run.jsonl as docs/run-record.md describes: the header
+ * at the start, then per scenario, once it is over, its line and one line
+ * per process of its completed steps (and of a step a stop signal cut
+ * short).  Lines are built whole in memory (core/jsonw), then written.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -283,6 +283,7 @@ static void put_process(struct fd_jsonw *w, const struct fd_emu *e,
 	else
 		fd_jsonw_null(w);
 	put_bool(w, "timed_out", p->timed_out);
+	put_bool(w, "interrupted", p->interrupted);
 	put_str(w, "sha256", e->sha_hex);
 	fd_jsonw_end_object(w);
 	fd_jsonw_newline(w);

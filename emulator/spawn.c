@@ -51,6 +51,7 @@ struct step_wait {
 	size_t n;
 	struct fd_report failed;	/* the first FAILED report */
 	bool has_failed;
+	enum outcome killed;	/* why we killed the group; RUNNING: not */
 };
 
 static void child_fail(int rfd, int stage)
@@ -269,6 +270,9 @@ static void apply_report(struct fd_emu *e, struct step_wait *w,
 		p->pid = r->pid;
 		p->ppid = r->ppid;
 		p->start_us = r->time_us;
+		/* Forked just before the group was killed: killed too. */
+		p->timed_out = w->killed == TIMED_OUT;
+		p->interrupted = w->killed == STOPPED;
 		e->res->spawned++;
 		break;
 	case FD_REPORT_ENDED:
@@ -444,15 +448,26 @@ static void reap_all(struct fd_emu *e, struct step_wait *w)
 	}
 }
 
-static void kill_group(struct step_wait *w, bool timed_out)
+/*
+ * Kill the step's group and mark what was still running as killed by
+ * firedrill, at the deadline or on a stop signal, so that neither is
+ * mistaken for a kill from outside (an endpoint's prevention).
+ */
+static void kill_group(struct step_wait *w, enum outcome why)
 {
 	size_t d;
 
+	w->killed = why;
 	if (kill(-w->pid, SIGKILL) < 0)
 		kill(w->pid, SIGKILL);
-	for (d = 0; d < w->n; d++)
-		if (w->procs[d].started && !w->procs[d].ended)
-			w->procs[d].timed_out = timed_out;
+	for (d = 0; d < w->n; d++) {
+		struct fd_emu_proc *p = &w->procs[d];
+
+		if (!p->started || p->ended)
+			continue;
+		p->timed_out = why == TIMED_OUT;
+		p->interrupted = why == STOPPED;
+	}
 }
 
 /* Processes killed with the group whose end nobody reported. */
@@ -537,7 +552,7 @@ static int supervise(struct fd_emu *e, const struct fd_scenario *sc,
 	while (oc == RUNNING)
 		oc = wait_once(e, w, deadline, &backoff);
 	if (oc != DONE)
-		kill_group(w, oc == TIMED_OUT);
+		kill_group(w, oc);
 	/* Also after a clean end: a parent killed from outside (an
 	 * endpoint's prevention) leaves orphans to reap or wait for. */
 	reap_all(e, w);

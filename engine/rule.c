@@ -19,7 +19,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "eql.h"
+#include "files.h"
 #include "sha256.h"
 
 #define MAX_RULE_FILE (64L << 20)	/* far beyond any real export */
@@ -88,10 +88,13 @@ static int reader_value(struct reader *r, cJSON **out, struct fd_diag *diag)
 static int read_file(const char *path, char **text, size_t *len,
 		     struct fd_diag *diag)
 {
-	FILE *f = fopen(path, "rb");
+	FILE *f = fd_fopen_regular(path);
 	char *buf = NULL;
 	size_t n = 0, cap = 0;
 
+	if (!f && errno == EINVAL)
+		return fd_diag_set(diag, FD_ERR_INVALID, 0, 0,
+				   "not a regular file");
 	if (!f)
 		return fd_diag_set(diag, errno == ENOENT ? FD_ERR_NOTFOUND :
 				   FD_ERR_IO, 0, 0, "cannot open: %s",

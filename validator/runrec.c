@@ -447,6 +447,7 @@ static int read_proc(struct fd_runrec_proc *p, const struct line *l)
 			  &p->exit_code)) < 0 ||
 	    (rc = opt_int(l, "signal", &has_signal, &p->signal)) < 0 ||
 	    (rc = opt_bool(l, "timed_out", &p->timed_out)) < 0 ||
+	    (rc = opt_bool(l, "interrupted", &p->interrupted)) < 0 ||
 	    (rc = opt_string(l, "sha256", &p->sha256)) < 0)
 		return rc;
 	if (get(l, "uid") && !cJSON_IsNull(get(l, "uid")) &&
@@ -538,6 +539,9 @@ static bool blank(const char *s, size_t len)
 	return true;
 }
 
+/* How the emulator's writer starts a process line ("record" first). */
+#define PROCESS_PREFIX "{\"record\":\"process\""
+
 static int read_lines(FILE *f, struct fd_runrec *rr, struct line *l)
 {
 	char *buf = NULL;
@@ -553,14 +557,19 @@ static int read_lines(FILE *f, struct fd_runrec *rr, struct line *l)
 			continue;
 		json = cJSON_ParseWithLength(buf, (size_t)len);
 		if (!cJSON_IsObject(json) && rr->header &&
-		    buf[len - 1] != '\n' && getc(f) == EOF) {
-			/* The last line, cut off mid-write: the writer was
-			 * killed.  What came before stands; the record has no
-			 * end, which the validator reports. */
+		    buf[len - 1] != '\n') {
+			/* The last line (getline stopped at the end of the
+			 * file), cut off mid-write: the writer was killed.
+			 * What came before stands; the record has no end,
+			 * which the validator reports. */
 			cJSON_Delete(json);
 			rr->cut_short = true;
-			/* The lost line was the last scenario's. */
-			if (rr->nscenarios)
+			/* A lost process line was the last scenario's (the
+			 * writer puts "record" first); a lost scenario or
+			 * end line takes nothing from what came before. */
+			if (rr->nscenarios &&
+			    !strncmp(buf, PROCESS_PREFIX,
+				     sizeof(PROCESS_PREFIX) - 1))
 				rr->scenario_complete[rr->nscenarios - 1] =
 					false;
 			break;

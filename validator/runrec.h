@@ -37,6 +37,7 @@ struct fd_runrec_proc {
 	int exit_code;
 	int signal;		/* 0: none */
 	bool timed_out;
+	bool interrupted;	/* killed because the run was interrupted */
 	const char *sha256;
 	cJSON *json;		/* the whole line; owned */
 };

@@ -412,8 +412,10 @@ static const struct fd_runrec_proc *killed_stand_in(
 	for (size_t i = 0; i < rr->nprocs; i++) {
 		const struct fd_runrec_proc *pr = &rr->procs[i];
 
+		/* Killed by something other than firedrill: not at its
+		 * deadline, not because the run was interrupted. */
 		if (!strcmp(pr->scenario, scenario) && pr->signal &&
-		    !pr->timed_out)
+		    !pr->timed_out && !pr->interrupted)
 			return pr;
 	}
 	return NULL;

@@ -249,9 +249,10 @@ YAML
 }
 
 # interrupt SIGNAL: start a long emulate, signal it mid-run, check that
-# it died of that signal, leaving no folder and no process.
+# it died of that signal, leaving no folder and no process, and that the
+# record has what ran, marked interrupted.
 interrupt() {
-	local sig=$1 token="fd-$1-$$-$RANDOM" pid status=0 i
+	local sig=$1 token="fd-$1-$$-$RANDOM" pid status=0 i target scen l
 	write_steps t-slow <<YAML
   - run: defaults
     args: [read, x, ShadowHashData, $token]
@@ -267,7 +268,9 @@ YAML
 		pgrep -f "$token" >/dev/null && break
 		sleep 0.1
 	done
-	pgrep -f "$token" >/dev/null
+	target=$(pgrep -f "$token" | head -n 1)
+	[ -n "$target" ]
+	sleep 0.3
 	kill "-$sig" "$pid"
 	wait "$pid" || status=$?
 	cat "$SCRATCH/out"
@@ -281,6 +284,27 @@ YAML
 	# The record is whole lines of JSON: the header at least.
 	run head -n 1 "$SCRATCH/run/run.jsonl"
 	assert_output --partial '"record":"run"'
+	# What really ran is recorded: zsh and defaults (the pid we saw),
+	# killed by firedrill (SIGKILL) because of the interruption.
+	run procs
+	[ "${#lines[@]}" -eq 2 ]
+	[ "$(field "${lines[0]}" name)" = zsh ]
+	[ "$(field "${lines[1]}" name)" = defaults ]
+	[ "$(field "${lines[1]}" pid)" = "$target" ]
+	[ "$(field "${lines[1]}" ppid)" = "$(field "${lines[0]}" pid)" ]
+	for l in "${lines[@]}"; do
+		[ "$(field "$l" interrupted)" = true ]
+		[ "$(field "$l" timed_out)" = false ]
+		[ "$(field "$l" signal)" = 9 ]
+	done
+	# The scenario began with its step, not when it was interrupted.
+	scen=$(grep '"record":"scenario"' "$SCRATCH/run/run.jsonl")
+	[[ "$scen" == *'"complete":false'* ]]
+	[ "$(field "$scen" start_time)" = "$(field "${lines[0]}" start_time)" ]
+	[[ "$(field "$scen" start_time)" < "$(field "$scen" end_time)" ]]
+	run tail -n 1 "$SCRATCH/run/run.jsonl"
+	assert_output --partial '"record":"end"'
+	assert_output --partial '"complete":false'
 }
 
 @test "SIGINT mid-run leaves no stand-in folder and no process" {

@@ -840,20 +840,92 @@ static void test_emulator__unreachable_dir_explained(void **state)
 
 /* ---- signals ------------------------------------------------------------ */
 
-/* A helper process that signals us after ms milliseconds. */
-static pid_t signal_later(int sig, long ms)
+/* The pid after the last "stand-in '<name>': pid " in text, or 0. */
+static long last_pid_of(const char *text, const char *name)
+{
+	char needle[96];
+	const char *at, *last = NULL;
+
+	snprintf(needle, sizeof(needle), "stand-in '%s': pid ", name);
+	for (at = text; (at = strstr(at, needle)); at++)
+		last = at;
+	return last ? strtol(last + strlen(needle), NULL, 10) : 0;
+}
+
+static size_t count_of(const char *text, const char *needle)
+{
+	size_t n = 0;
+
+	for (; (text = strstr(text, needle)); text++)
+		n++;
+	return n;
+}
+
+/* The first run's output log under tmp, or NULL. */
+static char *read_log(const char *tmp)
+{
+	DIR *d = opendir(tmp);
+	struct dirent *de;
+	char *text = NULL;
+
+	while (d && !text && (de = readdir(d))) {
+		char path[PATH_MAX * 2];
+
+		if (strncmp(de->d_name, "firedrill-", 10))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s/@output.log", tmp,
+			 de->d_name);
+		text = slurp(path);
+	}
+	if (d)
+		closedir(d);
+	return text;
+}
+
+/*
+ * A helper process that, once step 1's chain (zsh, then its second
+ * defaults) runs and has for 300 ms, writes their pids (as the stand-ins
+ * logged them) to fd and signals us.  After 10 s it signals anyway.
+ */
+static pid_t signal_when_running(const struct ctx *c, int sig, int fd)
 {
 	pid_t parent = getpid(), pid = fork();
 
 	assert_true(pid >= 0);
 	if (pid == 0) {
-		struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
+		long pids[2] = { 0, 0 };
+		int tries;
 
-		nanosleep(&ts, NULL);
+		for (tries = 0; tries < 1000 && !pids[1]; tries++) {
+			char *text = read_log(c->tmp);
+
+			if (text && count_of(text, "stand-in 'defaults': "
+					     "pid ") >= 2) {
+				pids[0] = last_pid_of(text, "zsh");
+				pids[1] = last_pid_of(text, "defaults");
+			}
+			free(text);
+			if (!pids[1])
+				usleep(10000);
+		}
+		usleep(300000);
+		if (write(fd, pids, sizeof(pids)) != sizeof(pids))
+			_exit(1);
 		kill(parent, sig);
 		_exit(0);
 	}
 	return pid;
+}
+
+static const cJSON *scenario_line(const cJSON *rec)
+{
+	const cJSON *l;
+
+	cJSON_ArrayForEach(l, rec)
+		if (!strcmp(str_of(l, "record"), "scenario"))
+			return l;
+	fail_msg("no scenario line");
+	return NULL;
 }
 
 static void interrupt_with(struct ctx *c, int sig)
@@ -865,7 +937,9 @@ static void interrupt_with(struct ctx *c, int sig)
 	cJSON *rec;
 	int64_t t0;
 	pid_t helper;
-	int status;
+	long pids[2];
+	int status, fds[2];
+	size_t i;
 
 	step_init(&st[0], "defaults", shadow_args, NULL);
 	step_init(&st[1], "defaults", shadow_args, zsh_only);
@@ -873,22 +947,62 @@ static void interrupt_with(struct ctx *c, int sig)
 	st[1].timeout_ms = 60000;
 	scenario_init(&sc, "interrupted", st, 2);
 	sigaction(sig, NULL, &before);
+	assert_int_equal(pipe(fds), 0);
 	t0 = mono_ms();
-	helper = signal_later(sig, 700);
+	helper = signal_when_running(c, sig, fds[1]);
+	close(fds[1]);
 	assert_int_equal(emulate1(c, &sc), -FD_ERR_INTERRUPTED);
-	assert_true(mono_ms() - t0 < 10000);
+	assert_true(mono_ms() - t0 < 15000);
 	assert_int_equal(fd_emulate_pending_signal(), sig);
 	assert_int_equal(waitpid(helper, &status, 0), helper);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	assert_int_equal(read(fds[0], pids, sizeof(pids)), sizeof(pids));
+	close(fds[0]);
+	assert_true(pids[0] > 0 && pids[1] > 0);
 	assert_no_children();
 	/* The caller's disposition is back. */
 	sigaction(sig, NULL, &after);
 	assert_ptr_equal(after.sa_handler, before.sa_handler);
 	assert_int_equal(count_private_dirs(c->tmp), 0);
-	/* The record keeps what completed: step 0 only. */
+	/* firedrill's own kill is not an outside one. */
+	assert_int_equal(c->res.killed, 0);
+	assert_int_equal(c->res.timed_out, 0);
+	assert_int_equal(c->res.spawned, 3);
+	/* The record keeps step 0, and what ran of the step it stopped:
+	 * zsh and defaults, with the pids they really had. */
 	rec = load_record(c);
-	assert_int_equal(procs_of(rec, p, 8), 1);
+	assert_int_equal(procs_of(rec, p, 8), 3);
 	assert_int_equal(num_of(p[0], "step"), 0);
-	l = cJSON_GetArrayItem(rec, 1);
+	assert_false(bool_of(p[0], "interrupted"));
+	assert_int_equal(num_of(p[0], "exit_code"), 0);
+	assert_int_equal(num_of(p[1], "pid"), pids[0]);
+	assert_int_equal(num_of(p[2], "pid"), pids[1]);
+	assert_int_equal(num_of(p[1], "ppid"), getpid());
+	assert_int_equal(num_of(p[2], "ppid"), pids[0]);
+	assert_string_equal(str_of(p[1], "name"), "zsh");
+	assert_string_equal(str_of(p[2], "name"), "defaults");
+	assert_true(bool_of(p[2], "target"));
+	for (i = 1; i < 3; i++) {
+		assert_int_equal(num_of(p[i], "step"), 1);
+		assert_true(bool_of(p[i], "interrupted"));
+		assert_false(bool_of(p[i], "timed_out"));
+		assert_int_equal(num_of(p[i], "signal"), SIGKILL);
+		assert_true(is_null(p[i], "exit_code"));
+		/* It ran from its start until after the signal. */
+		assert_true(strcmp(str_of(p[i], "start_time"),
+				   str_of(p[i], "end_time")) < 0);
+	}
+	/* The scenario began with its first step, not at the interrupt. */
+	l = scenario_line(rec);
+	assert_false(bool_of(l, "complete"));
+	assert_string_equal(str_of(l, "start_time"),
+			    str_of(p[0], "start_time"));
+	assert_true(strcmp(str_of(l, "start_time"),
+			   str_of(l, "end_time")) < 0);
+	assert_true(strcmp(str_of(l, "end_time"),
+			   str_of(p[2], "end_time")) >= 0);
+	l = cJSON_GetArrayItem(rec, cJSON_GetArraySize(rec) - 1);
+	assert_string_equal(str_of(l, "record"), "end");
 	assert_false(bool_of(l, "complete"));
 	cJSON_Delete(rec);
 }
@@ -972,6 +1086,7 @@ static void test_emulator__killed_from_outside(void **state)
 	assert_int_equal(procs_of(rec, p, 4), 2);
 	assert_int_equal(num_of(p[1], "signal"), SIGTERM);
 	assert_false(bool_of(p[1], "timed_out"));
+	assert_false(bool_of(p[1], "interrupted"));
 	/* zsh, like a shell, exits 128 + the child's signal. */
 	assert_int_equal(num_of(p[0], "exit_code"), 128 + SIGTERM);
 	cJSON_Delete(rec);
@@ -985,7 +1100,7 @@ static void test_emulator__run_record_format(void **state)
 		"scenario", "step", "depth", "target", "pid", "ppid",
 		"executable", "name", "args", "working_directory", "user",
 		"uid", "gid", "start_time", "end_time", "exit_code",
-		"signal", "timed_out", "sha256",
+		"signal", "timed_out", "interrupted", "sha256",
 	};
 	struct ctx *c = *state;
 	struct fd_scenario sc[2];
@@ -1070,6 +1185,7 @@ static void test_emulator__run_record_format(void **state)
 				l, proc_keys[k]));
 		assert_true(is_time(str_of(l, "start_time")));
 		assert_true(is_time(str_of(l, "end_time")));
+		assert_false(bool_of(l, "interrupted"));
 		assert_non_null(strstr(str_of(l, "working_directory"),
 				       c->res.run_id));
 	}
