@@ -814,14 +814,18 @@ static int run_all(struct fd_emu *e, struct fd_scenario *const *scs,
 					 "cannot open /dev/null: %s",
 					 strerror(errno));
 	}
+	size_t started = 0;
+
 	for (i = 0; rc == 0 && i < n; i++) {
-		if (*e->stop)
+		if (*e->stop) {
 			rc = -FD_ERR_INTERRUPTED;
-		else
-			rc = run_scenario(e, scs[i]);
+			break;
+		}
+		started++;
+		rc = run_scenario(e, scs[i]);
 	}
 	if (e->rec_fd >= 0) {
-		int erc = fd_record_end(e, i, rc == 0 && !*e->stop);
+		int erc = fd_record_end(e, started, rc == 0 && !*e->stop);
 
 		if (rc == 0)
 			rc = erc;
@@ -830,7 +834,7 @@ static int run_all(struct fd_emu *e, struct fd_scenario *const *scs,
 		pending_sig = *e->stop;
 		rc = fd_diag_set(e->diag, FD_ERR_INTERRUPTED, 0, 0,
 				 "interrupted by signal %d; stand-ins "
-				 "killed and removed", pending_sig);
+				 "killed", pending_sig);
 	}
 	return rc;
 }
@@ -891,10 +895,16 @@ int fd_emulate(struct fd_scenario *const *scs, size_t n,
 	close_if(&e.out_fd);
 	close_if(&e.rec_fd);
 	fd_privdir_remove(&e);
-	if (rc == 0 && e.dir_made && !opts->keep)
+	/* Still there: say so, whatever else went wrong. */
+	if (e.dir_made && !opts->keep && rc == 0)
 		rc = fd_diag_set(diag, FD_ERR_IO, 0, 0,
 				 "cannot remove the private directory %s: "
 				 "%s", e.dir, strerror(errno));
+	else if (e.dir_made && !opts->keep && diag)
+		snprintf(diag->msg + strlen(diag->msg),
+			 sizeof(diag->msg) - strlen(diag->msg),
+			 "; the private directory %s could not be removed",
+			 e.dir);
 	signals_stop(&sigs, &e);
 out:
 	free(e.standin);

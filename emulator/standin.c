@@ -225,7 +225,7 @@ static int run_child(const struct plan *p)
 	char self[PATH_MAX], path[PATH_MAX], *slash;
 	int child_depth = (int)p->rec.depth + 1, status;
 	int64_t t0;
-	pid_t pid;
+	pid_t pid, self_pid;
 
 	if (!self_path(self, sizeof(self))) {
 		report(FD_REPORT_FAILED, child_depth, 0, errno,
@@ -250,6 +250,7 @@ static int run_child(const struct plan *p)
 	}
 	fflush(NULL);
 	t0 = now_us();
+	self_pid = getpid();
 	pid = fork();
 	if (pid < 0) {
 		report(FD_REPORT_FAILED, child_depth, 0, errno,
@@ -260,8 +261,11 @@ static int run_child(const struct plan *p)
 #ifdef __linux__
 		/* Die with this parent: a killed chain leaves nothing. */
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() == 1)
+		/* Orphans go to the emulator (a subreaper), not pid 1. */
+		if (getppid() != self_pid)
 			_exit(EXIT_EXEC);
+#else
+		(void)self_pid;
 #endif
 		execve(path, p->argv, environ);
 		report(FD_REPORT_FAILED, child_depth, 0, errno,

@@ -319,6 +319,10 @@ YAML
 	sleep 0.5
 	kill -INT "$pid"
 	wait "$pid" || true
+	# The end line counts the scenarios that started: positive, slow.
+	run grep -c '"record":"end".*"scenarios":2,"complete":false' \
+		"$SCRATCH/run/run.jsonl"
+	assert_output 1
 	run fd validate --run "$SCRATCH/run"
 	assert_status 3
 	assert_output --partial "the emulation was interrupted"
