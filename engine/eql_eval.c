@@ -312,8 +312,15 @@ void eql_arith(enum eql_op op, const struct eql_val *x,
 static int cmp_test(enum eql_op op, const struct eql_val *a,
 		    const struct eql_val *b)
 {
-	int c = eql_compare(a, b);
+	int c;
 	bool r;
+
+	/* the usual test, a string equal to a constant: lengths first */
+	if (op == EQL_OP_EQ && a->t == EQL_STR && b->t == EQL_STR)
+		return a->u.s.n == b->u.s.n &&
+		       (!a->u.s.n ||
+			!memcmp(a->u.s.p, b->u.s.p, a->u.s.n)) ? 1 : -1;
+	c = eql_compare(a, b);
 
 	if (c == 2)
 		return 0;
@@ -472,11 +479,78 @@ void eql_eval(const struct eql_node *n, const struct eql_env *env,
 	out->t = EQL_NULL;
 }
 
+/* ---- the values of the fields an event is asked for ---- */
+
+/*
+ * One filter asks for the same fields many times (the seed rule reads
+ * process.name in every branch): each field's values are read from the
+ * document once, converted, and kept for the rest of the filter.  A
+ * field with more values than an entry holds, or one past the last
+ * entry, is read from the document each time, as it would be without
+ * the cache: the cache only saves work, it never decides anything.
+ * Entries are found by the path's address: the parser gives every field
+ * of a query one string (add_field()), and two addresses of one path
+ * only cost a second read.
+ */
+#define FCACHE_FIELDS 16
+#define FCACHE_VALUES 8
+
+struct fcache_entry {
+	const char *path;
+	bool spill;		/* more values than v holds */
+	unsigned nv;
+	struct eql_val v[FCACHE_VALUES];
+};
+
+struct fcache {
+	const cJSON *doc;
+	size_t n;
+	struct fcache_entry e[FCACHE_FIELDS];
+};
+
+static int collect_visit(const cJSON *value, void *arg)
+{
+	struct fcache_entry *e = arg;
+	struct eql_val v;
+
+	if (!eql_val_from_json(value, &v))
+		return 0;
+	if (e->nv == FCACHE_VALUES) {
+		e->spill = true;
+		return 1;
+	}
+	e->v[e->nv++] = v;
+	return 0;
+}
+
+/* The values of path in fc's document, or NULL: read them uncached. */
+static const struct fcache_entry *fcache_get(struct fcache *fc,
+					     const char *path)
+{
+	struct fcache_entry *e;
+	size_t i;
+
+	if (!fc)
+		return NULL;
+	for (i = 0; i < fc->n; i++)
+		if (fc->e[i].path == path)
+			return fc->e[i].spill ? NULL : &fc->e[i];
+	if (fc->n == FCACHE_FIELDS)
+		return NULL;
+	e = &fc->e[fc->n++];
+	e->path = path;
+	e->spill = false;
+	e->nv = 0;
+	fd_field_visit(fc->doc, path, collect_visit, e);
+	return e->spill ? NULL : e;
+}
+
 /* ---- predicates over an event ---- */
 
 struct pred_ctx {
 	const struct eql_node *pred;
 	const cJSON *doc;
+	struct fcache *fc;
 	struct eql_val slot[EQL_MAX_SLOTS];
 	struct eql_env env;
 	size_t mark;
@@ -505,15 +579,26 @@ static int bind_visit(const cJSON *value, void *arg)
 static int bind_from(struct pred_ctx *ctx, int k)
 {
 	struct pred_level lv = { ctx, k, 0 };
+	const struct fcache_entry *e;
 	struct eql_val v;
-	int rc;
+	int rc = 0;
 
 	if (k == ctx->pred->nslots) {
 		ctx->env.sc->used = ctx->mark;
 		eql_eval(ctx->pred->a, &ctx->env, &v);
 		return truthy(&v);
 	}
-	rc = fd_field_visit(ctx->doc, ctx->pred->paths[k], bind_visit, &lv);
+	e = fcache_get(ctx->fc, ctx->pred->paths[k]);
+	if (e) {
+		for (unsigned i = 0; i < e->nv && !rc; i++) {
+			ctx->slot[k] = e->v[i];
+			lv.seen++;
+			rc = bind_from(ctx, k + 1);
+		}
+	} else {
+		rc = fd_field_visit(ctx->doc, ctx->pred->paths[k], bind_visit,
+				    &lv);
+	}
 	if (rc || lv.seen)
 		return rc;
 	ctx->slot[k].t = EQL_NULL;
@@ -536,44 +621,63 @@ static int simple_visit(const cJSON *value, void *arg)
 	return node_test(sc->test, &v) > 0;
 }
 
+static bool simple_match(const struct eql_node *pred, const cJSON *doc,
+			 struct fcache *fc)
+{
+	const struct fcache_entry *e = fcache_get(fc, pred->paths[0]);
+	struct simple_ctx s = { pred->a, 0 };
+	struct eql_val null = { .t = EQL_NULL };
+
+	if (e) {
+		for (unsigned i = 0; i < e->nv; i++)
+			if (node_test(pred->a, &e->v[i]) > 0)
+				return true;
+		s.seen = (int)e->nv;
+	} else if (fd_field_visit(doc, pred->paths[0], simple_visit, &s)) {
+		return true;
+	}
+	return !s.seen && node_test(pred->a, &null) > 0;
+}
+
 static bool pred_match(const struct eql_node *pred, const cJSON *doc,
-		       struct eql_scratch *sc)
+		       struct eql_scratch *sc, struct fcache *fc)
 {
 	struct pred_ctx ctx;
 
-	if (pred->simple) {
-		struct simple_ctx s = { pred->a, 0 };
-		struct eql_val null = { .t = EQL_NULL };
-
-		if (fd_field_visit(doc, pred->paths[0], simple_visit, &s))
-			return true;
-		return !s.seen && node_test(pred->a, &null) > 0;
-	}
+	if (pred->simple)
+		return simple_match(pred, doc, fc);
 	ctx.pred = pred;
 	ctx.doc = doc;
+	ctx.fc = fc;
 	ctx.env.slot = ctx.slot;
 	ctx.env.sc = sc;
 	ctx.mark = sc->used;
 	return bind_from(&ctx, 0) != 0;
 }
 
-bool eql_cond(const struct eql_node *n, const cJSON *doc,
-	      struct eql_scratch *sc)
+static bool cond(const struct eql_node *n, const cJSON *doc,
+		 struct eql_scratch *sc, struct fcache *fc)
 {
 	switch (n->kind) {
 	case EQL_N_AND:
-		return eql_cond(n->a, doc, sc) && eql_cond(n->b, doc, sc);
+		return cond(n->a, doc, sc, fc) && cond(n->b, doc, sc, fc);
 	case EQL_N_OR:
-		return eql_cond(n->a, doc, sc) || eql_cond(n->b, doc, sc);
+		return cond(n->a, doc, sc, fc) || cond(n->b, doc, sc, fc);
 	case EQL_N_NOT:
-		return !eql_cond(n->a, doc, sc);
+		return !cond(n->a, doc, sc, fc);
 	case EQL_N_CONST:
 		return truthy(&n->v);
 	case EQL_N_PRED:
-		return pred_match(n, doc, sc);
+		return pred_match(n, doc, sc, fc);
 	default:
 		return false;
 	}
+}
+
+bool eql_cond(const struct eql_node *n, const cJSON *doc,
+	      struct eql_scratch *sc)
+{
+	return cond(n, doc, sc, NULL);
 }
 
 struct cat_ctx {
@@ -589,25 +693,44 @@ static int cat_visit(const cJSON *value, void *arg)
 	return s && !strncmp(s, c->cat, c->len) && s[c->len] == '\0';
 }
 
-bool eql_category_match(const cJSON *doc, const char *cat, size_t len)
+/* A string value equal to cat, as cat_visit() has it. */
+static bool category_match(const cJSON *doc, const char *cat, size_t len,
+			   struct fcache *fc)
 {
 	struct cat_ctx c = { cat, len };
+	const struct fcache_entry *e;
 
 	if (!cat)
 		return true;
 	if (memchr(cat, '\0', len))
 		return false;
-	return fd_field_visit(doc, "event.category", cat_visit, &c) != 0;
+	e = fcache_get(fc, "event.category");
+	if (!e)
+		return fd_field_visit(doc, "event.category", cat_visit,
+				      &c) != 0;
+	for (unsigned i = 0; i < e->nv; i++)
+		if (e->v[i].t == EQL_STR && e->v[i].u.s.n == len &&
+		    !memcmp(e->v[i].u.s.p, cat, len))
+			return true;
+	return false;
+}
+
+bool eql_category_match(const cJSON *doc, const char *cat, size_t len)
+{
+	return category_match(doc, cat, len, NULL);
 }
 
 bool eql_term_match(const struct eql_term *t, const cJSON *doc,
 		    struct eql_scratch *sc)
 {
+	struct fcache fc;
 	bool r;
 
-	if (!eql_category_match(doc, t->category, t->catlen))
+	fc.doc = doc;
+	fc.n = 0;
+	if (!category_match(doc, t->category, t->catlen, &fc))
 		return false;
-	r = eql_cond(t->cond, doc, sc);
+	r = cond(t->cond, doc, sc, &fc);
 	eql_scratch_release(sc);
 	return r;
 }

@@ -451,14 +451,21 @@ static struct eql_node *cmp_node(struct parser *p, const struct eql_token *tok,
 
 /* ---- fields ---- */
 
-static int add_field(struct parser *p, const char *path)
+/*
+ * Note a field the query reads; *path becomes the query's one string of
+ * it, so that evaluation can tell fields apart by address.
+ */
+static int add_field(struct parser *p, const char **path)
 {
 	struct fd_eql *q = p->q;
 	size_t i;
 
-	for (i = 0; i < q->nfields; i++)
-		if (!strcmp(q->fields[i], path))
+	for (i = 0; i < q->nfields; i++) {
+		if (!strcmp(q->fields[i], *path)) {
+			*path = q->fields[i];
 			return 0;
+		}
+	}
 	if (q->nfields + 1 >= p->fields_cap) {
 		size_t cap = p->fields_cap ? p->fields_cap * 2 : 16;
 		const char **nf = eql_alloc(p->a, cap * sizeof(*nf));
@@ -472,7 +479,7 @@ static int add_field(struct parser *p, const char *path)
 		q->fields = nf;
 		p->fields_cap = cap;
 	}
-	q->fields[q->nfields++] = path;
+	q->fields[q->nfields++] = *path;
 	q->fields[q->nfields] = NULL;
 	return 0;
 }
@@ -527,7 +534,7 @@ static struct eql_node *parse_field(struct parser *p)
 	n->optional = optional;
 	n->stype = EQL_ST_ANY;
 	n->has_field = true;
-	return add_field(p, path) ? NULL : n;
+	return add_field(p, &n->path) ? NULL : n;
 }
 
 /* ---- expressions ---- */
@@ -1132,6 +1139,7 @@ static int lower(struct parser *p, struct eql_node **np)
 
 static int parse_filter(struct parser *p, struct eql_term *term)
 {
+	const char *category = "event.category";
 	struct eql_token *t = cur(p);
 	struct eql_node *cond;
 
@@ -1163,7 +1171,7 @@ static int parse_filter(struct parser *p, struct eql_term *term)
 	if (lower(p, &cond))
 		return -1;
 	term->cond = cond;
-	if (term->category && add_field(p, "event.category"))
+	if (term->category && add_field(p, &category))
 		return -1;
 	return 0;
 }
@@ -1378,7 +1386,7 @@ static int join_keys(struct parser *p, const struct eql_key *top,
 		t->keys = k;
 		t->nkeys += ntop;
 		for (j = 0; j < t->nkeys; j++)
-			if (add_field(p, k[j].path))
+			if (add_field(p, &k[j].path))
 				return -1;
 	}
 	return 0;
@@ -1387,6 +1395,7 @@ static int join_keys(struct parser *p, const struct eql_key *top,
 /* Expand runs into positive stages and place missing filters in gaps. */
 static int plan_sequence(struct parser *p, const struct eql_token *kw)
 {
+	const char *timestamp = "@timestamp";
 	struct fd_eql *q = p->q;
 	size_t i, total = 0, npos = 0, k;
 	bool missing = false;
@@ -1441,7 +1450,7 @@ static int plan_sequence(struct parser *p, const struct eql_token *kw)
 		for (k = 0; k < t->runs; k++)
 			q->pos_term[npos++] = (int)i;
 	}
-	return add_field(p, "@timestamp");
+	return add_field(p, &timestamp);
 }
 
 static int parse_sequence(struct parser *p)

@@ -140,9 +140,12 @@ int fd_sparse_set_vectors(struct fd_sparse *sp, int bytes)
 	have = 16;
 #endif
 #ifdef HAVE_X86_VECTORS
-	if (__builtin_cpu_supports("avx2"))
+	/* the wide ways find strings with a carry-less multiply too */
+	if (__builtin_cpu_supports("pclmul") &&
+	    __builtin_cpu_supports("avx2"))
 		have = 32;
-	if (__builtin_cpu_supports("avx512bw"))
+	if (__builtin_cpu_supports("pclmul") &&
+	    __builtin_cpu_supports("avx512bw"))
 		have = 64;
 #endif
 	if (bytes >= have)
@@ -299,37 +302,46 @@ static int trie_compile(struct fd_sparse *sp)
 
 /* ---- memory of one parse ---- */
 
-static cJSON *node(struct scan *s, int type)
+/* Move on to the next chunk of nodes, made if missing; false when out of
+ * memory.  Out of line, so that node(), run for every value kept, is
+ * inlined. */
+static __attribute__((noinline)) bool next_chunk(struct scan *s)
 {
 	struct fd_sparse *sp = s->sp;
 	struct node_chunk *c = sp->cur;
+	struct node_chunk *next = c ? c->next : sp->chunks;
+
+	if (!next) {
+		size_t cnt = c ? c->n * 2 : FIRST_CHUNK;
+
+		if (cnt > MAX_CHUNK)
+			cnt = MAX_CHUNK;
+		next = malloc(sizeof(*next) + cnt * sizeof(cJSON));
+		if (!next) {
+			s->nomem = true;
+			return false;
+		}
+		next->next = NULL;
+		next->n = cnt;
+		sp->chunk_bytes += sizeof(*next) + cnt * sizeof(cJSON);
+		if (c)
+			c->next = next;
+		else
+			sp->chunks = next;
+	}
+	sp->cur = next;
+	sp->used = 0;
+	return true;
+}
+
+static inline cJSON *node(struct scan *s, int type)
+{
+	struct fd_sparse *sp = s->sp;
 	cJSON *n;
 
-	if (!c || sp->used == c->n) {
-		struct node_chunk *next = c ? c->next : sp->chunks;
-
-		if (!next) {
-			size_t cnt = c ? c->n * 2 : FIRST_CHUNK;
-
-			if (cnt > MAX_CHUNK)
-				cnt = MAX_CHUNK;
-			next = malloc(sizeof(*next) + cnt * sizeof(cJSON));
-			if (!next) {
-				s->nomem = true;
-				return NULL;
-			}
-			next->next = NULL;
-			next->n = cnt;
-			sp->chunk_bytes += sizeof(*next) + cnt * sizeof(cJSON);
-			if (c)
-				c->next = next;
-			else
-				sp->chunks = next;
-		}
-		sp->cur = c = next;
-		sp->used = 0;
-	}
-	n = &c->node[sp->used++];
+	if ((!sp->cur || sp->used == sp->cur->n) && !next_chunk(s))
+		return NULL;
+	n = &sp->cur->node[sp->used++];
 	memset(n, 0, sizeof(*n));
 	n->type = type;
 	return n;
@@ -506,6 +518,18 @@ static inline uint64_t prefix_xor(uint64_t x)
 	return x;
 }
 
+#ifdef HAVE_X86_VECTORS
+/* The same in one carry-less multiply by all ones. */
+static inline __attribute__((always_inline, target("pclmul,sse2")))
+uint64_t prefix_xor_clmul(uint64_t x)
+{
+	__m128i all = _mm_set1_epi8((char)0xFF);
+	__m128i v = _mm_set_epi64x(0, (long long)x);
+
+	return (uint64_t)_mm_cvtsi128_si64(_mm_clmulepi64_si128(v, all, 0));
+}
+#endif
+
 /*
  * Mark the text's structure: the quotes where cJSON ends strings, and
  * the brackets outside strings.  A backslash outside a string is an
@@ -514,7 +538,8 @@ static inline uint64_t prefix_xor(uint64_t x)
  */
 static inline __attribute__((always_inline))
 int mark_blocks(struct scan *s, size_t len,
-		void (*marks)(const unsigned char *, struct marks *))
+		void (*marks)(const unsigned char *, struct marks *),
+		uint64_t (*inside_of)(uint64_t))
 {
 	struct fd_sparse *sp = s->sp;
 	size_t nw = len / 64 + 1;
@@ -546,7 +571,7 @@ int mark_blocks(struct scan *s, size_t len,
 			s->has_bs = true;
 			m->quote &= ~escaped(m->bslash, &carry);
 		}
-		in = prefix_xor(m->quote) ^ inside;
+		in = inside_of(m->quote) ^ inside;
 		inside = (uint64_t)0 - (in >> 63);
 		stray = m->bslash & ~in;
 		if (stray) {
@@ -563,16 +588,16 @@ int mark_blocks(struct scan *s, size_t len,
 }
 
 #ifdef HAVE_X86_VECTORS
-__attribute__((target("avx2")))
+__attribute__((target("avx2,pclmul")))
 static int mark_text_avx2(struct scan *s, size_t len)
 {
-	return mark_blocks(s, len, block_marks_avx2);
+	return mark_blocks(s, len, block_marks_avx2, prefix_xor_clmul);
 }
 
-__attribute__((target("avx512bw")))
+__attribute__((target("avx512bw,pclmul")))
 static int mark_text_avx512(struct scan *s, size_t len)
 {
-	return mark_blocks(s, len, block_marks_avx512);
+	return mark_blocks(s, len, block_marks_avx512, prefix_xor_clmul);
 }
 #endif
 
@@ -588,10 +613,10 @@ static int mark_text(struct scan *s, size_t len)
 #endif
 #if defined(__SSE2__)
 	case 16:
-		return mark_blocks(s, len, block_marks_sse2);
+		return mark_blocks(s, len, block_marks_sse2, prefix_xor);
 #endif
 	default:
-		return mark_blocks(s, len, block_marks_c);
+		return mark_blocks(s, len, block_marks_c, prefix_xor);
 	}
 }
 
@@ -1132,6 +1157,9 @@ static inline const unsigned char *separator(struct scan *s,
 					     const unsigned char *p,
 					     unsigned char close, bool *done)
 {
+	/* compact text, the usual case: a ',' then the next value */
+	if (__builtin_expect(p + 1 < s->end && p[0] == ',' && p[1] > ' ', 1))
+		return p + 1;
 	p = ws(p, s->end);
 	if (p < s->end && *p == ',')
 		return ws(p + 1, s->end);
@@ -1147,6 +1175,8 @@ static inline const unsigned char *separator(struct scan *s,
 static inline const unsigned char *colon(struct scan *s,
 					 const unsigned char *p)
 {
+	if (__builtin_expect(p + 1 < s->end && p[0] == ':' && p[1] > ' ', 1))
+		return p + 1;
 	p = ws(p, s->end);
 	if (p == s->end || *p != ':')
 		return fail(s, p);
@@ -1156,10 +1186,10 @@ static inline const unsigned char *colon(struct scan *s,
 
 /* Open the container at p: its node *out, and where its inside starts;
  * *done when it closes at once. */
-static const unsigned char *open_container(struct scan *s,
-					   const unsigned char *p,
-					   unsigned depth, int type,
-					   cJSON **out, bool *done)
+static inline const unsigned char *open_container(struct scan *s,
+						  const unsigned char *p,
+						  unsigned depth, int type,
+						  cJSON **out, bool *done)
 {
 	unsigned char close = type == cJSON_Object ? '}' : ']';
 
