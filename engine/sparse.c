@@ -250,10 +250,10 @@ bool fd_sparse_keeps_all(const struct fd_sparse *sp)
 static int trie_compile(struct fd_sparse *sp)
 {
 	struct tnode *t = sp->trie;
-	size_t nedge = 0, nlabel = 0, ntodo = 0;
+	size_t nedge = 0, nlabel = 0, nwork = 0;
 	struct edge *e = realloc(sp->edges, sp->ntrie * sizeof(*e));
 	unsigned char *l;
-	uint32_t *todo;
+	uint32_t *work;
 
 	if (!e)
 		return -FD_ERR_NOMEM;
@@ -262,12 +262,12 @@ static int trie_compile(struct fd_sparse *sp)
 	if (!l)
 		return -FD_ERR_NOMEM;
 	sp->labels = l;
-	todo = malloc(sp->ntrie * sizeof(*todo));
-	if (!todo)
+	work = malloc(sp->ntrie * sizeof(*work));
+	if (!work)
 		return -FD_ERR_NOMEM;
-	todo[ntodo++] = 0;
-	while (ntodo) {
-		uint32_t n = todo[--ntodo];
+	work[nwork++] = 0;
+	while (nwork) {
+		uint32_t n = work[--nwork];
 
 		t[n].edge = (uint32_t)nedge;
 		t[n].dot = 0;
@@ -292,10 +292,10 @@ static int trie_compile(struct fd_sparse *sp)
 			t[n].starts[t[c].byte / 64] |=
 				UINT64_C(1) << (t[c].byte % 64);
 			nedge++;
-			todo[ntodo++] = m;
+			work[nwork++] = m;
 		}
 	}
-	free(todo);
+	free(work);
 	sp->compiled = true;
 	return 0;
 }
@@ -707,8 +707,8 @@ static unsigned hex4(const unsigned char *h)
 }
 
 /*
- * One \uXXXX (or a surrogate pair of them) at b, in a body ending at e:
- * its UTF-8 into out (NULL: only count) and *n; returns the bytes it
+ * One \u escape of four hex digits (or a surrogate pair of them) at b,
+ * in a body ending at e: its UTF-8 into out (NULL: only count) and *n; returns the bytes it
  * took from the text, or 0 where cJSON refuses it.
  */
 static int utf16(const unsigned char *b, const unsigned char *e,

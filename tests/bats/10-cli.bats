@@ -101,12 +101,12 @@ load helpers
 }
 
 @test "a failed emulation leaves no half-made run folder behind" {
-	mkdir "$SCRATCH/work"
-	run sh -c "cd '$SCRATCH/work' && '$FIREDRILL' emulate \
+	mkdir "$SCRATCH/elsewhere-cwd"
+	run sh -c "cd '$SCRATCH/elsewhere-cwd' && '$FIREDRILL' emulate \
 		--tmpdir /nonexistent '$TOP/scenarios'"
 	assert_no_crash
 	[ "$status" -ne 0 ]
-	run ls -A "$SCRATCH/work/firedrill-runs"
+	run ls -A "$SCRATCH/elsewhere-cwd/firedrill-runs"
 	assert_output ""
 }
 
