@@ -708,8 +708,8 @@ static unsigned hex4(const unsigned char *h)
 
 /*
  * One \u escape of four hex digits (or a surrogate pair of them) at b,
- * in a body ending at e: its UTF-8 into out (NULL: only count) and *n; returns the bytes it
- * took from the text, or 0 where cJSON refuses it.
+ * in a body ending at e: its UTF-8 into out (NULL: only count) and *n;
+ * returns the bytes it took from the text, or 0 where cJSON refuses it.
  */
 static int utf16(const unsigned char *b, const unsigned char *e,
 		 unsigned char *out, size_t *n)
