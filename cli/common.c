@@ -21,6 +21,8 @@
 #include <mach-o/dyld.h>
 #endif
 
+#include "files.h"
+
 void fd_cli_error(const char *fmt, ...)
 {
 	va_list ap;
@@ -109,25 +111,11 @@ bool fd_cli_color(void)
 
 int fd_cli_mkdirs(const char *dir)
 {
-	char path[PATH_MAX];
-	size_t len = strlen(dir);
+	char failed[PATH_MAX];
 
-	if (len == 0 || len >= sizeof(path))
-		return -1;
-	memcpy(path, dir, len + 1);
-	for (char *p = path + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(path, 0755) != 0 && errno != EEXIST)
-			goto fail;
-		*p = '/';
-	}
-	if (mkdir(path, 0755) != 0 && errno != EEXIST)
-		goto fail;
-	return 0;
-fail:
-	fd_cli_error("cannot create '%s': %s", path, strerror(errno));
+	if (fd_mkdirs(dir, failed, sizeof(failed)) == 0)
+		return 0;
+	fd_cli_error("cannot create '%s': %s", failed, strerror(errno));
 	return -1;
 }
 

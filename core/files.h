@@ -7,6 +7,7 @@
 #ifndef FD_FILES_H
 #define FD_FILES_H
 
+#include <stddef.h>
 #include <stdio.h>
 
 /*
@@ -22,5 +23,15 @@ FILE *fd_fopen_write(const char *path);
  * (EISDIR for a folder, EINVAL for anything else that is not a file).
  */
 FILE *fd_fopen_regular(const char *path);
+
+/*
+ * mkdir -p (0755): 0, or -1 with errno set and, when failed is not NULL,
+ * the path of the folder that could not be made in failed.
+ */
+int fd_mkdirs(const char *path, char *failed, size_t len);
+
+/* Write all len bytes, going on after short writes and EINTR; 0 or -1
+ * with errno set. */
+int fd_write_all(int fd, const void *buf, size_t len);
 
 #endif

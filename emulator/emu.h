@@ -9,11 +9,13 @@
 
 #include <limits.h>
 #include <signal.h>
+#include <unistd.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
 #include "emulator.h"
+#include "files.h"
 #include "jsonw.h"
 #include "plan.h"
 #include "sha256.h"
@@ -71,6 +73,14 @@ struct fd_emu {
 	struct fd_scenario *const *scs;	/* the run's plan, for the header */
 	size_t nscs;
 };
+
+/* Close *fd if open, and mark it closed. */
+static inline void fd_emu_close(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
 
 /* Microseconds since the epoch, and a monotonic clock in microseconds. */
 int64_t fd_emu_now_us(void);

@@ -499,36 +499,14 @@ static int load_standin(struct fd_emu *e)
 				   "(it lacks the stand-in's mark); only the "
 				   "stand-in ever runs", path);
 	fd_sha256_buf(e->standin, e->standin_len, e->sha);
+	fd_sha256_hex(e->sha, e->sha_hex);
 #ifdef FD_STANDIN_SHA256
-	if (strcmp(fd_sha256_hex(e->sha, e->sha_hex), FD_STANDIN_SHA256))
+	if (strcmp(e->sha_hex, FD_STANDIN_SHA256))
 		return fd_diag_set(e->diag, FD_ERR_INVALID, 0, 0,
 				   "%s is not the stand-in this firedrill was "
 				   "built with (sha256 differs); only that "
 				   "stand-in ever runs", path);
 #endif
-	fd_sha256_hex(e->sha, e->sha_hex);
-	return 0;
-}
-
-static int mkdir_p(const char *path)
-{
-	char buf[PATH_MAX];
-	size_t i;
-
-	if ((size_t)snprintf(buf, sizeof(buf), "%s", path) >= sizeof(buf)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	for (i = 1; buf[i]; i++) {
-		if (buf[i] != '/')
-			continue;
-		buf[i] = '\0';
-		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-			return -1;
-		buf[i] = '/';
-	}
-	if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-		return -1;
 	return 0;
 }
 
@@ -539,7 +517,7 @@ static int open_record(struct fd_emu *e, const char *run_id)
 	if (!e->opts->run_dir)
 		return fd_diag_set(e->diag, FD_ERR_INVALID, 0, 0,
 				   "no run directory given");
-	if (mkdir_p(e->opts->run_dir) < 0)
+	if (fd_mkdirs(e->opts->run_dir, NULL, 0) < 0)
 		return fd_diag_set(e->diag, FD_ERR_IO, 0, 0,
 				   "cannot create run directory %s: %s",
 				   e->opts->run_dir, strerror(errno));
@@ -839,13 +817,6 @@ static int run_all(struct fd_emu *e, struct fd_scenario *const *scs,
 	return rc;
 }
 
-static void close_if(int *fd)
-{
-	if (*fd >= 0)
-		close(*fd);
-	*fd = -1;
-}
-
 int fd_emulate(struct fd_scenario *const *scs, size_t n,
 	       const struct fd_emulate_opts *opts,
 	       struct fd_emulate_result *res, struct fd_diag *diag)
@@ -891,9 +862,9 @@ int fd_emulate(struct fd_scenario *const *scs, size_t n,
 	e.scs = scs;
 	e.nscs = n;
 	rc = run_all(&e, scs, n, run_id);
-	close_if(&e.devnull);
-	close_if(&e.out_fd);
-	close_if(&e.rec_fd);
+	fd_emu_close(&e.devnull);
+	fd_emu_close(&e.out_fd);
+	fd_emu_close(&e.rec_fd);
 	fd_privdir_remove(&e);
 	/* Still there: say so, whatever else went wrong. */
 	if (e.dir_made && !opts->keep && rc == 0)

@@ -80,21 +80,6 @@ int fd_privdir_create(struct fd_emu *e)
 	return 0;
 }
 
-static int write_all(int fd, const unsigned char *p, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* Copy the stand-in to path, unless a previous step already did. */
 static int copy_standin(struct fd_emu *e, const char *path)
 {
@@ -105,7 +90,7 @@ static int copy_standin(struct fd_emu *e, const char *path)
 		return 0;
 	if (fd < 0)
 		return io_error(e, "create the stand-in copy", path);
-	if (write_all(fd, e->standin, e->standin_len) < 0 ||
+	if (fd_write_all(fd, e->standin, e->standin_len) < 0 ||
 	    (as_root() && fchown(fd, (uid_t)-1, e->dir_group) < 0) ||
 	    fchmod(fd, copy_mode()) < 0) {
 		int rc = io_error(e, "write the stand-in copy", path);

@@ -63,27 +63,12 @@ static void put_bool(struct fd_jsonw *w, const char *key, bool val)
 	fd_jsonw_bool(w, val);
 }
 
-static int write_all(int fd, const char *buf, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, buf, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -FD_ERR_IO;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 static int flush(struct fd_emu *e, const struct fd_jsonw *w)
 {
 	if (fd_jsonw_error(w))
 		return fd_diag_set(e->diag, FD_ERR_NOMEM, 0, 0,
 				   "out of memory writing the run record");
-	if (write_all(e->rec_fd, w->buf, w->len) < 0)
+	if (fd_write_all(e->rec_fd, w->buf, w->len) < 0)
 		return fd_diag_set(e->diag, FD_ERR_IO, 0, 0,
 				   "cannot write %s/run.jsonl: %s",
 				   e->opts->run_dir, strerror(errno));

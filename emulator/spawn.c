@@ -179,13 +179,6 @@ static int make_pipe(int p[2])
 	return 0;
 }
 
-static void close_fd(int *fd)
-{
-	if (*fd >= 0)
-		close(*fd);
-	*fd = -1;
-}
-
 static void set_nonblock(int fd)
 {
 	int fl = fcntl(fd, F_GETFL);
@@ -300,7 +293,7 @@ static void read_reports(struct fd_emu *e, struct step_wait *w)
 		if (n < 0)
 			return;		/* EAGAIN: nothing more now */
 		if (n == 0) {
-			close_fd(&w->rep_fd);
+			fd_emu_close(&w->rep_fd);
 			return;
 		}
 		w->rlen += (size_t)n;
@@ -330,7 +323,7 @@ static void write_plan(struct step_wait *w)
 			break;		/* EPIPE: the chain is gone */
 		w->plan_off += (size_t)n;
 	}
-	close_fd(&w->plan_fd);
+	fd_emu_close(&w->plan_fd);
 }
 
 static void drain(int fd)
@@ -638,8 +631,8 @@ int fd_spawn_step(struct fd_emu *e, const struct fd_scenario *sc, size_t si,
 		set_nonblock(w.rep_fd);
 		rc = supervise(e, sc, st, cr, &w, deadline);
 	}
-	close_fd(&w.plan_fd);
-	close_fd(&w.rep_fd);
+	fd_emu_close(&w.plan_fd);
+	fd_emu_close(&w.rep_fd);
 	free(w.plan);
 	return rc;
 }

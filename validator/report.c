@@ -109,6 +109,20 @@ static size_t count_scenarios(const struct fd_verdicts *vs)
 	return n;
 }
 
+/* " N PASS, N FAIL[, N other...]" and a newline: PASS and FAIL always. */
+static void print_counts(FILE *out, const size_t count[FD_OUTCOME_LAST],
+			 bool color)
+{
+	for (int o = 0; o < FD_OUTCOME_LAST; o++) {
+		if (o > FD_FAIL && !count[o])
+			continue;
+		fprintf(out, "%s %s%zu %s%s", o ? "," : "",
+			color && count[o] ? outcome_color(o) : "", count[o],
+			fd_outcome_name(o), color && count[o] ? "\033[0m" : "");
+	}
+	fputc('\n', out);
+}
+
 static bool same_form(const struct fd_verdict *a, const struct fd_verdict *b)
 {
 	return a->rule_id && b->rule_id && a->version == b->version &&
@@ -137,15 +151,7 @@ static void summary_by_form(FILE *out, const struct fd_verdicts *vs,
 		rule_label(v, rule, sizeof(rule));
 		fprintf(out, "  %s: %zu check%s:", rule, sub.n,
 			sub.n == 1 ? "" : "s");
-		for (int o = 0; o < FD_OUTCOME_LAST; o++) {
-			if (o > FD_FAIL && !sub.count[o])
-				continue;
-			fprintf(out, "%s %s%zu %s%s", o ? "," : "",
-				color && sub.count[o] ? outcome_color(o) : "",
-				sub.count[o], fd_outcome_name(o),
-				color && sub.count[o] ? "\033[0m" : "");
-		}
-		fputc('\n', out);
+		print_counts(out, sub.count, color);
 	}
 }
 
@@ -154,15 +160,7 @@ void fd_report_summary(FILE *out, const struct fd_verdicts *vs, bool color)
 	fprintf(out, "%zu check%s in %zu scenario%s:", vs->n,
 		vs->n == 1 ? "" : "s", count_scenarios(vs),
 		count_scenarios(vs) == 1 ? "" : "s");
-	for (int o = 0; o < FD_OUTCOME_LAST; o++) {
-		if (o > FD_FAIL && !vs->count[o])
-			continue;
-		fprintf(out, "%s %s%zu %s%s", o ? "," : "",
-			color && vs->count[o] ? outcome_color(o) : "",
-			vs->count[o], fd_outcome_name(o),
-			color && vs->count[o] ? "\033[0m" : "");
-	}
-	fputc('\n', out);
+	print_counts(out, vs->count, color);
 	summary_by_form(out, vs, color);
 }
 

@@ -12,6 +12,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "shared.h"
+
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -265,13 +267,6 @@ static void test_detect__alert_layout(void **state)
 	cJSON_Delete(b);
 	cJSON_Delete(a);
 	fd_ruleset_release(&set);
-}
-
-static const char *shared_dir(void)
-{
-	const char *s = getenv("FD_SHARED_DIR");
-
-	return s && *s ? s : "../shared";
 }
 
 static cJSON *read_json(const char *path)

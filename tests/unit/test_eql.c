@@ -18,6 +18,8 @@
 #include <dirent.h>
 
 #include <cmocka.h>
+
+#include "shared.h"
 #include <cjson/cJSON.h>
 
 #include "eql.h"
@@ -25,21 +27,6 @@
 #include "query.h"
 
 /* ---- helpers ---- */
-
-static const char *shared_dir(void)
-{
-	const char *d = getenv("FD_SHARED_DIR");
-
-	return d && *d ? d : "../shared";
-}
-
-static FILE *open_shared(const char *rel)
-{
-	char path[1024];
-
-	snprintf(path, sizeof(path), "%s/%s", shared_dir(), rel);
-	return fopen(path, "r");
-}
 
 static struct fd_eql *compile_ok(const char *q)
 {

@@ -16,6 +16,8 @@
 #include <string.h>
 
 #include <cmocka.h>
+
+#include "shared.h"
 #include <cjson/cJSON.h>
 
 #include "eql.h"
@@ -29,13 +31,6 @@ struct results {
 	size_t width[MAX_RESULTS];
 	int n;
 };
-
-static const char *shared_dir(void)
-{
-	const char *d = getenv("FD_SHARED_DIR");
-
-	return d && *d ? d : "../shared";
-}
 
 static int collect(void *arg, const size_t *events, size_t n)
 {

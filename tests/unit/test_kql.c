@@ -13,6 +13,8 @@
 
 #include <cmocka.h>
 
+#include "shared.h"
+
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,22 +29,6 @@
 	"event.category:process and host.os.type:macos and "                \
 	"event.type:start and process.name:(defaults or mkpassdb) and "     \
 	"process.args:(ShadowHashData or \"-dump\")"
-
-static const char *shared_dir(void)
-{
-	const char *d = getenv("FD_SHARED_DIR");
-
-	return d && *d ? d : "../shared";
-}
-
-/* Open a file under the shared directory, or NULL. */
-static FILE *open_shared(const char *rel)
-{
-	char path[1024];
-
-	snprintf(path, sizeof(path), "%s/%s", shared_dir(), rel);
-	return fopen(path, "r");
-}
 
 /* ---- helpers ---- */
 

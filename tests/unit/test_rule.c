@@ -12,6 +12,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "shared.h"
+
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,13 +85,6 @@ static void assert_has(const char *hay, const char *needle)
 {
 	if (!strstr(hay, needle))
 		fail_msg("'%s' does not contain '%s'", hay, needle);
-}
-
-static const char *shared_dir(void)
-{
-	const char *s = getenv("FD_SHARED_DIR");
-
-	return s && *s ? s : "../shared";
 }
 
 static void test_rule__duration(void **state)

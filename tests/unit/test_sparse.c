@@ -14,6 +14,8 @@
 
 #include <cmocka.h>
 
+#include "shared.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,21 +27,6 @@
 #include "sparse.h"
 
 /* ---- helpers ---- */
-
-static const char *shared_dir(void)
-{
-	const char *d = getenv("FD_SHARED_DIR");
-
-	return d && *d ? d : "../shared";
-}
-
-static FILE *open_shared(const char *rel)
-{
-	char path[1024];
-
-	snprintf(path, sizeof(path), "%s/%s", shared_dir(), rel);
-	return fopen(path, "r");
-}
 
 /* A growing string. */
 struct buf {
