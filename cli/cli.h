@@ -87,12 +87,16 @@ struct fd_cli_emulate_args {
 	bool quiet;
 };
 
+struct fd_live_cfg;
+
 /* The validate step, as `validate` and `run` both take it. */
 struct fd_cli_validate_args {
 	const char *backend;	/* --backend; NULL: embedded */
 	const char *junit;	/* --junit FILE */
 	const char *json;	/* --json FILE */
 	bool quiet;		/* no table, summary only */
+	const struct fd_live_cfg *live;	/* live backends' settings
+					   (live.h); NULL: none given */
 };
 
 /*

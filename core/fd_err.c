@@ -26,6 +26,9 @@ const char *fd_strerror(enum fd_err err)
 	case FD_ERR_UNSUPPORTED: return "not supported by the engine";
 	case FD_ERR_PRIVILEGE: return "privilege change refused";
 	case FD_ERR_INTERRUPTED: return "interrupted";
+	case FD_ERR_AUTH: return "credentials refused";
+	case FD_ERR_NETWORK: return "backend unreachable or busy";
+	case FD_ERR_TLS: return "certificate not trusted";
 	case FD_ERR_LAST: break;
 	}
 	return "unknown error";

@@ -26,6 +26,11 @@ enum fd_err {
 	FD_ERR_UNSUPPORTED = 10,/* a valid construct the engine cannot run */
 	FD_ERR_PRIVILEGE = 11,  /* a privilege change was refused */
 	FD_ERR_INTERRUPTED = 12,/* stopped by SIGINT or SIGTERM */
+	FD_ERR_AUTH = 13,       /* the backend refused the credentials or
+				   their privileges (401, 403) */
+	FD_ERR_NETWORK = 14,    /* the backend could not be reached, or
+				   asked to be asked again (429, 5xx) */
+	FD_ERR_TLS = 15,        /* the backend's certificate is not trusted */
 	FD_ERR_LAST             /* not an error; keep last */
 };
 
@@ -41,6 +46,7 @@ struct fd_diag {
 	int line;
 	int col;
 	char msg[512];
+	double retry_after;	/* seconds a backend asked to wait; 0: none */
 };
 
 /* Clear a diagnostic. */
