@@ -1,12 +1,16 @@
 # firedrill - build, run, test, install.
 #
-#   make            build build/bin/firedrill and its stand-in
+#   make            build build/bin/firedrill, firedrill-emulate and the
+#                   stand-in
+#   make emulator   build only what the test Mac needs: firedrill-emulate
+#                   and the stand-in (libyaml and the C library alone)
 #   make run        run the scenario pack on the embedded backend
 #   make test       a warning check (gcc and clang, -Werror), unit tests
 #                   (cmocka) and CLI tests (bats), then the same tests again
 #                   under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make bench      speed and memory figures
 #   make install    PREFIX=/usr/local (DESTDIR honoured)
+#   make install-emulator   firedrill-emulate and the stand-in only
 #   make fuzz       libFuzzer targets (clang)
 #
 # Missing Debian packages are installed by ci/install-deps.sh (make deps).
@@ -36,12 +40,25 @@ endif
 EMU_LIBS  := -lyaml
 FULL_LIBS := -lyaml -lcjson -lcurl -lm
 
+# Homebrew keeps libyaml out of the compiler's default paths on macOS.
+ifeq ($(shell uname -s),Darwin)
+BREW_YAML := $(shell brew --prefix libyaml 2>/dev/null)
+ifneq ($(BREW_YAML),)
+CPPFLAGS  += -I$(BREW_YAML)/include
+LDFLAGS   += -L$(BREW_YAML)/lib
+endif
+endif
+
 STANDIN_SRCS  := emulator/standin.c core/sha256.c
 CORE_SRCS     := $(wildcard core/*.c)
 ENGINE_SRCS   := $(wildcard engine/*.c)
 EMU_SRCS      := $(filter-out emulator/standin.c,$(wildcard emulator/*.c))
 VAL_SRCS      := $(wildcard validator/*.c)
-CLI_SRCS      := $(wildcard cli/*.c)
+CLI_SRCS      := $(filter-out cli/emulate_main.c,$(wildcard cli/*.c))
+# `firedrill emulate` as a program of its own: these cli files need
+# neither the engine nor the validator (ci/check-portable.sh checks).
+EMU_CLI_SRCS  := cli/emulate_main.c cli/cmd_emulate.c cli/emulate_step.c \
+                 cli/common.c cli/opts.c
 UNIT_SRCS     := $(wildcard tests/unit/test_*.c)
 TESTSRV_SRCS  := $(wildcard tests/server/*.c)
 
@@ -49,14 +66,17 @@ obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
 LIB_OBJS  := $(call obj,$(CORE_SRCS) $(ENGINE_SRCS) $(EMU_SRCS) $(VAL_SRCS))
 CLI_OBJS  := $(call obj,$(CLI_SRCS))
+EMULATE_OBJS := $(call obj,$(EMU_CLI_SRCS) $(CORE_SRCS) $(EMU_SRCS))
 FIREDRILL := $(BUILD)/bin/firedrill
+EMULATE   := $(BUILD)/bin/firedrill-emulate
 STANDIN   := $(BUILD)/libexec/firedrill/firedrill-standin
 LIBFD     := $(BUILD)/lib/libfiredrill.a
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
-.PHONY: all deps run test unit bats test-normal test-san bench install \
-        uninstall fuzz clean check-warnings
-all: $(FIREDRILL) $(STANDIN)
+.PHONY: all emulator deps run test unit bats test-normal test-san bench \
+        install install-emulator uninstall fuzz clean check-warnings
+all: $(FIREDRILL) $(STANDIN) $(EMULATE)
+emulator: $(EMULATE) $(STANDIN)
 
 deps:
 	@sh ci/install-deps.sh
@@ -72,6 +92,12 @@ $(LIBFD): $(LIB_OBJS)
 $(FIREDRILL): $(CLI_OBJS) $(LIBFD)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJS) $(LIBFD) $(FULL_LIBS)
+
+# Objects, not libfiredrill.a: the archive holds the engine, which a Mac
+# without cJSON cannot compile.
+$(EMULATE): $(EMULATE_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(EMULATE_OBJS) $(EMU_LIBS)
 
 $(STANDIN): $(call obj,$(STANDIN_SRCS))
 	@mkdir -p $(dir $@)
@@ -122,19 +148,25 @@ check-warnings:
 bench: all
 	@sh tests/bench/bench.sh $(BUILD)
 
-install: all
+# Each program finds the stand-in at ../libexec/firedrill/ from its own
+# folder, so the two always go in together.
+install-emulator: emulator
 	install -d $(DESTDIR)$(PREFIX)/bin \
-		$(DESTDIR)$(PREFIX)/libexec/firedrill \
-		$(DESTDIR)$(PREFIX)/share/firedrill/rules \
-		$(DESTDIR)$(PREFIX)/share/firedrill/scenarios
-	install -m 0755 $(FIREDRILL) $(DESTDIR)$(PREFIX)/bin/firedrill
+		$(DESTDIR)$(PREFIX)/libexec/firedrill
+	install -m 0755 $(EMULATE) $(DESTDIR)$(PREFIX)/bin/firedrill-emulate
 	install -m 0755 $(STANDIN) \
 		$(DESTDIR)$(PREFIX)/libexec/firedrill/firedrill-standin
+
+install: all install-emulator
+	install -d $(DESTDIR)$(PREFIX)/share/firedrill/rules \
+		$(DESTDIR)$(PREFIX)/share/firedrill/scenarios
+	install -m 0755 $(FIREDRILL) $(DESTDIR)$(PREFIX)/bin/firedrill
 	cp -R rules/. $(DESTDIR)$(PREFIX)/share/firedrill/rules/
 	cp -R scenarios/. $(DESTDIR)$(PREFIX)/share/firedrill/scenarios/
 
 uninstall:
 	rm -rf $(DESTDIR)$(PREFIX)/bin/firedrill \
+		$(DESTDIR)$(PREFIX)/bin/firedrill-emulate \
 		$(DESTDIR)$(PREFIX)/libexec/firedrill \
 		$(DESTDIR)$(PREFIX)/share/firedrill
 

@@ -6,6 +6,7 @@
 
 #include <string.h>
 
+#include "live_args.h"
 #include "opts.h"
 
 static const struct fd_cmd_help help = {
@@ -22,6 +23,7 @@ static const struct fd_cmd_help help = {
 	"  3  an ERROR, INCONCLUSIVE or BLOCKED verdict, and no FAIL\n\n"
 	"environment: FIREDRILL_RULES and FIREDRILL_SCENARIOS name the default\n"
 	"folders, FIREDRILL_STANDIN the stand-in program.\n\n"
+	FD_LIVE_HELP
 	"examples:\n"
 	"  firedrill run\n"
 	"  firedrill run --junit report.xml scenarios/dumping-account-hashes\n"
@@ -32,12 +34,13 @@ int fd_cmd_run(int argc, char **argv)
 {
 	struct fd_cli_emulate_args ea = { 0 };
 	struct fd_cli_validate_args va = { 0 };
+	struct fd_cli_live live = { 0 };
 	const char *rules_dir = NULL;
 	struct fd_ruleset rules = { 0 };
 	struct fd_pack pk;
 	char run_dir[PATH_MAX];
 	const char *defaults[1];
-	bool shown;
+	bool shown, live_stack;
 	int first, status;
 	const struct fd_opt opts[] = {
 		FD_OPT_RULES(&rules_dir),
@@ -50,6 +53,7 @@ int fd_cmd_run(int argc, char **argv)
 		FD_OPT_KEEP(&ea.keep),
 		FD_OPT_DRY_RUN(&ea.dry_run),
 		FD_OPT_QUIET(&va.quiet, "print the summary line only"),
+		FD_OPT_LIVE(&live),
 		FD_OPT_END,
 	};
 
@@ -72,18 +76,29 @@ int fd_cmd_run(int argc, char **argv)
 		return status;
 	status = fd_cli_check_backend(va.backend);
 	if (status == 0)
+		status = fd_cli_live_resolve(&live, va.backend);
+	va.live = &live;
+	live_stack = fd_cli_backend_is_live(va.backend);
+	if (status == 0 && live_stack && rules_dir) {
+		fd_cli_error("run: --rules is for the embedded backend; a live "
+			     "stack runs its own rules");
+		status = FD_EXIT_USAGE;
+	}
+	if (status == 0 && !live_stack)
 		status = fd_cli_load_rules(fd_cli_data_path(rules_dir,
 						    "FIREDRILL_RULES",
 						    "rules"), &rules);
-	if (status == 0)
+	if (status == 0 && !live_stack)
 		status = fd_cli_check_rules(&pk, &rules);
 	if (status == 0)
 		status = fd_cli_emulate(&pk, &ea, run_dir);
 	if (status == 0 && !ea.dry_run)
-		status = fd_cli_validate(run_dir, &rules, &va);
+		status = fd_cli_validate(run_dir, live_stack ? NULL : &rules,
+					 &va);
 	if (status == 0 && !ea.dry_run && !va.quiet)
 		fprintf(stderr, "firedrill: reports in %s\n", run_dir);
 	fd_ruleset_release(&rules);
 	fd_cli_pack_release(&pk);
+	fd_cli_live_release(&live);
 	return status;
 }

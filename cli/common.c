@@ -1,17 +1,19 @@
 /*
  * common.c - what the commands share: locating data, loading a scenario
- * pack and the rules, and printing errors.
+ * pack, and printing errors.  It needs the C library and libyaml only, so
+ * the standalone emulator links it too (the rules are in rules_load.c).
  *
- * A pack is loaded whole before anything runs: one bad file, an unknown
- * rule or a repeated id stops the command with exit 2 and every problem
- * printed as file:line:col: message.
+ * A pack is loaded whole before anything runs: one bad file or a repeated
+ * id stops the command with exit 2 and every problem printed as
+ * file:line:col: message.
  */
-#include "cli.h"
+#include "cli_base.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,11 +25,23 @@
 
 #include "files.h"
 
+static const char *program = "firedrill";
+
+void fd_cli_set_program(const char *name)
+{
+	program = name;
+}
+
+const char *fd_cli_program(void)
+{
+	return program;
+}
+
 void fd_cli_error(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("firedrill: ", stderr);
+	fprintf(stderr, "%s: ", program);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
@@ -43,9 +57,12 @@ const char *fd_cli_exe_dir(void)
 	if (dir[0])
 		return dir;
 #ifdef __APPLE__
-	uint32_t size = sizeof(path);
+	/* Resolved, as Linux's /proc/self/exe is: a link to the program
+	 * (in a bin folder, say) must not move ../libexec with it. */
+	char raw[PATH_MAX];
+	uint32_t size = sizeof(raw);
 
-	if (_NSGetExecutablePath(path, &size) != 0)
+	if (_NSGetExecutablePath(raw, &size) != 0 || !realpath(raw, path))
 		return "";
 #else
 	ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 1);
@@ -309,79 +326,4 @@ void fd_cli_pack_release(struct fd_pack *pk)
 		fd_scenario_free(pk->v[i]);
 	free(pk->v);
 	memset(pk, 0, sizeof(*pk));
-}
-
-int fd_cli_load_rules(const char *path, struct fd_ruleset *set)
-{
-	struct fd_diag d;
-	struct stat st;
-	char msg[1200];
-	int rc;
-
-	memset(set, 0, sizeof(*set));
-	set->skip_unsupported = true;
-	fd_diag_clear(&d);
-	if (stat(path, &st) != 0) {
-		fd_cli_error("cannot read rules '%s': %s (name them with "
-			     "--rules PATH or FIREDRILL_RULES)", path,
-			     strerror(errno));
-		return FD_EXIT_USAGE;
-	}
-	rc = S_ISDIR(st.st_mode) ? fd_ruleset_load_dir(set, path, &d) :
-	     fd_ruleset_load_file(set, path, &d);
-	if (rc < 0) {
-		if (!d.file[0])
-			snprintf(d.file, sizeof(d.file), "%s", path);
-		fprintf(stderr, "%s\n", fd_diag_format(&d, msg, sizeof(msg)));
-		fd_ruleset_release(set);
-		return FD_EXIT_USAGE;
-	}
-	for (size_t i = 0; i < set->nskipped; i++)
-		fprintf(stderr, "firedrill: skipped %s\n",
-			set->skipped[i].message);
-	if (set->n == 0) {
-		fd_cli_error("no rule that the engine can run in '%s'%s", path,
-			     S_ISDIR(st.st_mode) ? " (it reads *.json and "
-			     "*.ndjson files)" : "");
-		fd_ruleset_release(set);
-		return FD_EXIT_USAGE;
-	}
-	return 0;
-}
-
-int fd_cli_check_rules(const struct fd_pack *pk,
-		       const struct fd_ruleset *set)
-{
-	int rc = 0;
-
-	for (size_t i = 0; i < pk->n; i++) {
-		const struct fd_scenario *sc = pk->v[i];
-
-		for (size_t k = 0; k < sc->nexpects; k++) {
-			const struct fd_expect *ex = &sc->expects[k];
-
-			if (fd_ruleset_find_version(set, ex->rule_id,
-						    ex->version))
-				continue;
-			if (fd_ruleset_skipped(set, ex->rule_id))
-				fprintf(stderr, "%s:%d:%d: rule '%s' cannot run "
-					"here: %s\n", sc->path, ex->pos.line,
-					ex->pos.col, ex->rule_id,
-					fd_ruleset_skipped(set, ex->rule_id)
-					->message);
-			else if (ex->version && fd_ruleset_find(set, ex->rule_id))
-				fprintf(stderr, "%s:%d:%d: rule '%s' has no "
-					"version %d in the rules folder\n",
-					sc->path, ex->pos.line, ex->pos.col,
-					ex->rule_id, ex->version);
-			else
-				fprintf(stderr, "%s:%d:%d: rule '%s' is not in "
-					"the rules folder\n", sc->path,
-					ex->pos.line, ex->pos.col, ex->rule_id);
-			rc = FD_EXIT_USAGE;
-		}
-	}
-	if (rc)
-		fd_cli_error("nothing was run: fix the scenario files above");
-	return rc;
 }

@@ -7,7 +7,7 @@
  * finished run.  This file needs the emulator and the C library only: it
  * is part of the emulator that a test Mac builds.
  */
-#include "cli.h"
+#include "cli_base.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -36,8 +36,8 @@ static int prepare_out(const struct fd_cli_emulate_args *a, char *dir)
 		}
 		snprintf(probe, sizeof(probe), "%s/run.jsonl", a->out);
 		if (stat(probe, &st) == 0) {
-			fd_cli_error("'%s' already holds a run; choose another "
-				     "--out", a->out);
+			fd_cli_error("'%s' already holds a run; choose "
+				     "another --out", a->out);
 			return -1;
 		}
 		return fd_cli_mkdirs(dir);
@@ -122,14 +122,14 @@ int fd_cli_emulate(const struct fd_pack *pk,
 		       FD_EXIT_USAGE : FD_EXIT_ERROR;
 	}
 	if (!a->quiet) {
-		fprintf(stderr, "firedrill: run %s: %zu process%s spawned",
-			res.run_id, res.spawned,
+		fprintf(stderr, "%s: run %s: %zu process%s spawned",
+			fd_cli_program(), res.run_id, res.spawned,
 			res.spawned == 1 ? "" : "es");
 		if (a->keep)
 			fprintf(stderr, "; stand-ins kept in %s",
 				res.standin_dir);
-		fprintf(stderr, "\nfiredrill: run record: %s/run.jsonl\n",
-			run_dir);
+		fprintf(stderr, "\n%s: run record: %s/run.jsonl\n",
+			fd_cli_program(), run_dir);
 	}
 	return FD_EXIT_PASS;
 }

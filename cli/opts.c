@@ -2,13 +2,16 @@
  * opts.c - parse a command's options from its table and print its help.
  *
  * The getopt_long tables are built from the struct fd_opt table on each
- * call; --help (-h) is added to every command.
+ * call; --help (-h) is added to every command.  getopt_long is in the C
+ * library of both Linux and macOS.
  */
 #include "opts.h"
 
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "cli_base.h"
 
 #define MAX_OPTS 40
 
@@ -38,7 +41,12 @@ void fd_opts_usage(FILE *out, const struct fd_opt *opts,
 		else
 			snprintf(left, sizeof(left), "    --%s%s%s", o->name,
 				 arg ? " " : "", arg ? o->argname : "");
-		fprintf(out, "  %-20s %s\n", left, o->help);
+		/* A long option gets its own line, so the help column stays
+		 * straight. */
+		if (strlen(left) > 20)
+			fprintf(out, "  %s\n  %-20s %s\n", left, "", o->help);
+		else
+			fprintf(out, "  %-20s %s\n", left, o->help);
 	}
 	fprintf(out, "  %-20s %s\n", "-h, --help", "show this help and exit");
 	if (help->epilog)
@@ -107,15 +115,27 @@ static int store(const struct fd_opt *o, const char *cmd)
 	return -1;
 }
 
+/* The command as it is typed: "firedrill emulate", or a standalone
+ * program's own name ("firedrill-emulate"). */
+static void command_name(const char *cmd, char *buf, size_t len)
+{
+	const char *prog = fd_cli_program();
+
+	if (strcmp(prog, "firedrill"))
+		snprintf(buf, len, "%s", prog);
+	else
+		snprintf(buf, len, "firedrill %s", cmd);
+}
+
 int fd_opts_parse(int argc, char **argv, const struct fd_opt *opts,
 		  const struct fd_cmd_help *help, bool *help_shown)
 {
 	struct option lo[MAX_OPTS];
-	char shorts[2 * MAX_OPTS + 4];
-	const char *cmd = argv[0];
+	char shorts[2 * MAX_OPTS + 4], cmd[128];
 	int c;
 
 	*help_shown = false;
+	command_name(argv[0], cmd, sizeof(cmd));
 	if (build_tables(opts, lo, shorts, sizeof(shorts)) < 0)
 		return -1;
 	optind = 1;
@@ -132,12 +152,12 @@ int fd_opts_parse(int argc, char **argv, const struct fd_opt *opts,
 			const char *bad = argv[optind - 1];
 
 			if (c == ':')
-				fprintf(stderr, "firedrill %s: option '%s' "
-					"needs a value\n", cmd, bad);
+				fprintf(stderr, "%s: option '%s' needs a "
+					"value\n", cmd, bad);
 			else
-				fprintf(stderr, "firedrill %s: unknown option "
-					"'%s'\n", cmd, bad);
-			fprintf(stderr, "try 'firedrill %s --help'\n", cmd);
+				fprintf(stderr, "%s: unknown option '%s'\n",
+					cmd, bad);
+			fprintf(stderr, "try '%s --help'\n", cmd);
 			return -1;
 		}
 		o = c >= 256 ? &opts[c - 256] : by_short(opts, c);

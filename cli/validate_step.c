@@ -16,6 +16,8 @@
 #include <unistd.h>
 
 #include "backend.h"
+#include "live_args.h"
+#include "push.h"
 #include "report.h"
 #include "runrec.h"
 #include "telemetry.h"
@@ -72,29 +74,69 @@ static int write_reports(const struct fd_cli_validate_args *a,
 	return bad ? -1 : 0;
 }
 
-static int run_backend(const struct fd_backend *be, const char *run_dir,
-		       const struct fd_runrec *rr,
-		       const struct fd_ruleset *rules,
-		       const struct fd_cli_validate_args *a)
+/* --telemetry push: the run's events into the stack, before polling. */
+static int push_events(const struct fd_cli_live *live,
+		       const struct fd_runrec *rr, const char *run_dir,
+		       bool quiet)
 {
-	struct fd_backend_cfg cfg = { run_dir, rules, rr };
-	struct fd_validate_opts vo = { 0 };
-	struct fd_verdicts vs;
-	char events[PATH_MAX], msg[1200];
+	char events[PATH_MAX], msg[1200], stream[256];
 	struct fd_diag d;
-	void *ctx = calloc(1, be->ctx_size ? be->ctx_size : 1);
-	int status = FD_EXIT_ERROR;
-	FILE *human;
+	size_t pushed = 0;
 
 	fd_diag_clear(&d);
-	vo.log = a->quiet ? NULL : stderr;
-	if (!ctx || be->open(ctx, &cfg, &d) < 0) {
-		fd_cli_error("backend '%s': %s", be->name,
-			     ctx ? fd_diag_format(&d, msg, sizeof(msg)) :
-			     "out of memory");
-		free(ctx);
-		return FD_EXIT_ERROR;
+	snprintf(events, sizeof(events), "%s/events.ndjson", run_dir);
+	if (fd_cli_write_events(rr, events) < 0)
+		return -1;
+	if (fd_push_events(&live->cfg, events, &pushed, &d) < 0) {
+		fd_cli_error("telemetry push: %s",
+			     fd_diag_format(&d, msg, sizeof(msg)));
+		return -1;
 	}
+	if (!quiet)
+		fprintf(stderr, "firedrill: %zu event%s pushed to %s\n",
+			pushed, pushed == 1 ? "" : "s",
+			fd_push_stream(live->cfg.ds_namespace, stream,
+				       sizeof(stream)));
+	return 0;
+}
+
+/* --close-alerts: after the verdicts, and only the alerts they matched. */
+static int close_alerts(const struct fd_backend *be, void *ctx,
+			const struct fd_verdicts *vs, bool quiet)
+{
+	char msg[1200];
+	struct fd_diag d;
+	size_t closed = 0;
+
+	fd_diag_clear(&d);
+	if (!vs->alerts || cJSON_GetArraySize(vs->alerts) == 0)
+		return 0;
+	if (be->close_alerts(ctx, vs->alerts, &closed, &d) < 0) {
+		fd_cli_error("closing alerts: %s",
+			     fd_diag_format(&d, msg, sizeof(msg)));
+		return -1;
+	}
+	if (!quiet)
+		fprintf(stderr, "firedrill: %zu alert%s closed\n", closed,
+			closed == 1 ? "" : "s");
+	return 0;
+}
+
+/* Run the validation proper; the verdicts end up in vs. */
+static int decide_all(const struct fd_backend *be, void *ctx,
+		      const char *run_dir, const struct fd_runrec *rr,
+		      const struct fd_ruleset *rules,
+		      const struct fd_cli_validate_args *a,
+		      struct fd_verdicts *vs)
+{
+	struct fd_validate_opts vo = { 0 };
+	char events[PATH_MAX], msg[1200];
+	struct fd_diag d;
+
+	fd_diag_clear(&d);
+	if (a->live)
+		vo = a->live->vo;
+	vo.log = a->quiet ? NULL : stderr;
 	snprintf(events, sizeof(events), "%s/events.ndjson", run_dir);
 	if ((be->caps & FD_BACKEND_CAN_INGEST) &&
 	    (fd_cli_write_events(rr, events) < 0 ||
@@ -102,12 +144,44 @@ static int run_backend(const struct fd_backend *be, const char *run_dir,
 		if (d.msg[0])
 			fd_cli_error("backend '%s': %s", be->name,
 				     fd_diag_format(&d, msg, sizeof(msg)));
-		goto out;
+		return -1;
 	}
-	if (fd_validate(rr, be, ctx, rules, &vo, &vs) < 0) {
+	if (a->live && a->live->push &&
+	    push_events(a->live, rr, run_dir, a->quiet) < 0)
+		return -1;
+	if (fd_validate(rr, be, ctx, rules, &vo, vs) < 0) {
 		fd_cli_error("validate: out of memory");
-		goto out;
+		return -1;
 	}
+	return 0;
+}
+
+static int run_backend(const struct fd_backend *be, const char *run_dir,
+		       const struct fd_runrec *rr,
+		       const struct fd_ruleset *rules,
+		       const struct fd_cli_validate_args *a)
+{
+	struct fd_backend_cfg cfg = { run_dir, rules, rr, NULL,
+				      a->live ? &a->live->cfg : NULL };
+	struct fd_verdicts vs;
+	char msg[1200];
+	struct fd_diag d;
+	void *ctx = calloc(1, be->ctx_size ? be->ctx_size : 1);
+	int status = FD_EXIT_ERROR, rc = 0;
+	FILE *human;
+
+	fd_diag_clear(&d);
+	if (!ctx || (rc = be->open(ctx, &cfg, &d)) < 0) {
+		fd_cli_error("backend '%s': %s", be->name,
+			     ctx ? fd_diag_format(&d, msg, sizeof(msg)) :
+			     "out of memory");
+		if (ctx)
+			be->close(ctx);
+		free(ctx);
+		return rc == -FD_ERR_INVALID ? FD_EXIT_USAGE : FD_EXIT_ERROR;
+	}
+	if (decide_all(be, ctx, run_dir, rr, rules, a, &vs) < 0)
+		goto out;
 	/* With --json -, standard output is the JSON alone. */
 	human = a->json && !strcmp(a->json, "-") ? stderr : stdout;
 	if (!a->quiet)
@@ -115,6 +189,10 @@ static int run_backend(const struct fd_backend *be, const char *run_dir,
 	fd_report_summary(human, &vs, human == stdout && fd_cli_color());
 	status = fd_verdicts_exit_status(&vs);
 	if (write_reports(a, run_dir, rr, be->name, &vs) < 0 &&
+	    status == FD_EXIT_PASS)
+		status = FD_EXIT_ERROR;
+	if (a->live && a->live->close_alerts &&
+	    close_alerts(be, ctx, &vs, a->quiet) < 0 &&
 	    status == FD_EXIT_PASS)
 		status = FD_EXIT_ERROR;
 	fd_verdicts_release(&vs);
@@ -131,6 +209,13 @@ int fd_cli_check_backend(const char *name)
 	fd_cli_error("unknown backend '%s' (known:%s)", name,
 		     fd_cli_backend_names());
 	return FD_EXIT_USAGE;
+}
+
+bool fd_cli_backend_is_live(const char *name)
+{
+	const struct fd_backend *be = name ? fd_backend_find(name) : NULL;
+
+	return be && (be->caps & FD_BACKEND_LIVE);
 }
 
 const char *fd_cli_backend_names(void)
@@ -167,7 +252,7 @@ int fd_cli_validate(const char *run_dir, const struct fd_ruleset *rules,
 	{
 		struct fd_pack pk = { rr.scenarios, rr.nscenarios };
 
-		if (fd_cli_check_rules(&pk, rules)) {
+		if (rules && fd_cli_check_rules(&pk, rules)) {
 			fd_runrec_release(&rr);
 			return FD_EXIT_USAGE;
 		}

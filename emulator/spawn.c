@@ -79,7 +79,12 @@ static void close_from(int first, int max_fd)
 		close(fd);
 }
 
-/* After the drop: no supplementary group but the user's own. */
+/*
+ * After the drop: no supplementary group but the user's own.  On macOS
+ * this is the POSIX getgroups(), the process's own list: the variant that
+ * _DARWIN_C_SOURCE selects answers with the user's default group access
+ * list instead, blind to setgroups(), so the build never defines it.
+ */
 static bool groups_dropped(gid_t gid)
 {
 	gid_t groups[64];
@@ -108,18 +113,19 @@ static void drop_privileges(const struct fd_emu_cred *cr, int rfd)
 }
 
 /*
- * Linux: die with the parent, so that a SIGKILLed emulator leaves no
- * stand-in running.  Set after the privilege drop, which clears it.
+ * Die with the parent, so that a SIGKILLed emulator leaves no stand-in
+ * running.  Linux: the kernel's PR_SET_PDEATHSIG, set after the privilege
+ * drop, which clears it.  macOS has no such call: the stand-in watches its
+ * parent itself from its start (standin.c).  Either way, a parent already
+ * gone means the stand-in never starts.
  */
 static void die_with_parent(pid_t parent)
 {
 #ifdef __linux__
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+#endif
 	if (getppid() != parent)
 		_exit(127);	/* the parent is already gone */
-#else
-	(void)parent;
-#endif
 }
 
 static void child_exec(const struct launch *l)

@@ -3,9 +3,17 @@
  * scenario needs.  It reads its plan (plan.h), prints a plainly fake answer,
  * dwells and exits 0; as a parent of a chain it runs the next copy of itself
  * from its own directory after a sha256 check and reports on the child.
+ *
+ * A stand-in whose parent dies must not linger.  On Linux the kernel sees
+ * to it (PR_SET_PDEATHSIG, set before exec by whoever forked it).  macOS
+ * has no such call, so there the stand-in watches for itself: while it
+ * dwells or waits for its child it looks, every PARENT_POLL_MS, whether
+ * its parent is still the process that started it, and if not it kills
+ * its child and itself with SIGKILL, as the kernel would on Linux.
  */
 #include <errno.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,7 +41,16 @@ __attribute__((used)) static const char standin_mark[] = FD_STANDIN_MARK;
 #define EXIT_REFUSED 126	/* the child failed its checks */
 #define EXIT_EXEC 127		/* the child could not be started */
 
-extern char **environ;
+/* Whether the stand-in watches its parent itself (see the top). */
+#ifdef __linux__
+#define WATCH_PARENT 0
+#else
+#define WATCH_PARENT 1
+#endif
+#define PARENT_POLL_MS 50
+
+/* The parent that started us; a different getppid() means it died. */
+static pid_t first_parent;
 
 struct plan {
 	struct fd_plan_rec rec;
@@ -197,14 +214,92 @@ static void say_who(const char *name, char **argv)
 	putchar('\n');
 }
 
-static void dwell(uint32_t ms)
+static void nap_ms(uint32_t ms)
 {
-	struct timespec ts = {
+	struct timespec left = {
 		.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000,
 	};
 
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+	while (nanosleep(&left, &left) < 0 && errno == EINTR)
 		;
+}
+
+/*
+ * Our parent died: getppid() changed, or it was launchd (pid 1) from the
+ * start, which on macOS adopts every orphan and is never a stand-in's
+ * own parent; so a parent that died while we were being started is seen
+ * too.
+ */
+static bool parent_gone(void)
+{
+	return first_parent == 1 || getppid() != first_parent;
+}
+
+/* End as the kernel ends an orphan on Linux: the child first, so that
+ * nothing of the chain below us is left either. */
+static void die_orphaned(pid_t child)
+{
+	if (child > 0)
+		kill(child, SIGKILL);
+	kill(getpid(), SIGKILL);
+	_exit(EXIT_EXEC);
+}
+
+static void dwell(uint32_t ms)
+{
+	if (!WATCH_PARENT) {
+		nap_ms(ms);
+		return;
+	}
+	/* In slices, looking for our parent before each. */
+	while (ms > 0) {
+		uint32_t slice = ms < PARENT_POLL_MS ? ms : PARENT_POLL_MS;
+
+		if (parent_gone())
+			die_orphaned(0);
+		nap_ms(slice);
+		ms -= slice;
+	}
+}
+
+static void on_child(int sig)
+{
+	(void)sig;	/* only to end the nap in wait_child() early */
+}
+
+/*
+ * Wait for the child; 0 with its status, or -1.  Watching our parent, we
+ * nap between looks; SIGCHLD ends a nap at once, so the child's end is
+ * seen when it happens, not at the next look.
+ */
+static int wait_child(pid_t pid, int *status)
+{
+	struct sigaction sa;
+	struct timespec left;
+	pid_t r;
+
+	if (!WATCH_PARENT) {
+		while (waitpid(pid, status, 0) < 0)
+			if (errno != EINTR)
+				return -1;
+		return 0;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_child;	/* no SA_RESTART: naps end early */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGCHLD, &sa, NULL);
+	for (;;) {
+		r = waitpid(pid, status, WNOHANG);
+		if (r == pid)
+			return 0;
+		if (r < 0 && errno != EINTR)
+			return -1;
+		if (parent_gone())
+			die_orphaned(pid);
+		left.tv_sec = 0;
+		left.tv_nsec = PARENT_POLL_MS * 1000000L;
+		nanosleep(&left, NULL);
+	}
 }
 
 static bool same_hash(const char *path, const uint8_t want[FD_SHA256_LEN])
@@ -261,23 +356,22 @@ static int run_child(const struct plan *p)
 #ifdef __linux__
 		/* Die with this parent: a killed chain leaves nothing. */
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		/* Orphans go to the emulator (a subreaper), not pid 1. */
+#endif
+		/* Already orphaned (to the emulator, a subreaper on Linux, or
+		 * to launchd): do not start.  Later, the kernel (Linux) or
+		 * the child itself (elsewhere) sees to it. */
 		if (getppid() != self_pid)
 			_exit(EXIT_EXEC);
-#else
-		(void)self_pid;
-#endif
-		execve(path, p->argv, environ);
+		/* execv: our environment, the emulator's minimal one. */
+		execv(path, p->argv);
 		report(FD_REPORT_FAILED, child_depth, 0, errno,
 		       FD_STAGE_EXEC, now_us());
 		_exit(EXIT_EXEC);
 	}
 	close(FD_PLAN_FD);	/* the rest of the plan is the child's */
 	report(FD_REPORT_STARTED, child_depth, pid, 0, 0, t0);
-	while (waitpid(pid, &status, 0) < 0) {
-		if (errno != EINTR)
-			return EXIT_EXEC;
-	}
+	if (wait_child(pid, &status) < 0)
+		return EXIT_EXEC;
 	report(FD_REPORT_ENDED, child_depth, pid, status, 0, now_us());
 	if (WIFEXITED(status))
 		return WEXITSTATUS(status);
@@ -290,8 +384,12 @@ int main(int argc, char **argv)
 	const char *name = argc > 0 && argv[0] ? argv[0] : "stand-in";
 	int rc;
 
+	if (WATCH_PARENT)
+		first_parent = getppid();
 #ifdef __linux__
-	/* Other processes of the run user may not trace or read us. */
+	/* Other processes of the run user may not trace or read us.  (On
+	 * macOS, task_for_pid() already needs root or a debugger's
+	 * entitlement and authorisation.) */
 	prctl(PR_SET_DUMPABLE, 0);
 #endif
 	setvbuf(stdout, NULL, _IOLBF, 0);

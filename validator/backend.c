@@ -17,6 +17,8 @@
 
 const struct fd_backend *const fd_backends[] = {
 	&fd_backend_embedded,
+	&fd_backend_kibana,
+	&fd_backend_elasticsearch,
 	NULL
 };
 

@@ -17,12 +17,14 @@
 #include <cjson/cJSON.h>
 
 #include "fd_err.h"
+#include "live.h"
 #include "rule.h"
 #include "runrec.h"
 
 enum fd_backend_caps {
 	FD_BACKEND_CAN_INGEST = 1 << 0,	/* takes events (embedded, ES) */
 	FD_BACKEND_OFFLINE = 1 << 1,	/* answers at once: no polling */
+	FD_BACKEND_LIVE = 1 << 2,	/* a real stack: needs live cfg */
 };
 
 struct fd_backend_cfg {
@@ -31,6 +33,7 @@ struct fd_backend_cfg {
 	const struct fd_runrec *rr;	/* the run being validated */
 	const char *alerts_file;	/* embedded: in run_dir; NULL:
 					   "alerts.ndjson" */
+	const struct fd_live_cfg *live;	/* kibana, elasticsearch */
 };
 
 /* Which alerts belong to one expectation: never a time window alone. */
@@ -52,6 +55,7 @@ struct fd_alert_list {
 
 struct fd_rule_state {
 	bool found;
+	bool unknown;		/* the backend cannot read rule state */
 	bool enabled;
 	long interval_s;
 	long lookback_s;
@@ -61,6 +65,9 @@ struct fd_rule_state {
 	double last_run;	/* when the last execution ran; 0: never */
 	double covered_from;	/* the event-time window that successful */
 	double covered_to;	/* executions are known to have searched */
+	double gap_s;		/* a gap the last execution reported */
+	char name[256];		/* the rule's name; "" if not known */
+	int version;		/* the version installed; 0 if not known */
 };
 
 struct fd_backend {
@@ -79,10 +86,17 @@ struct fd_backend {
 	/* version 0: the version the backend runs (the highest). */
 	int (*rule_state)(void *ctx, const char *rule_id, int version,
 			  struct fd_rule_state *st, struct fd_diag *diag);
+	/* Set the workflow status of alerts (documents as search_alerts
+	 * gave them, with "_id" and "_index") to closed; NULL where the
+	 * backend has no alerts of its own to close. */
+	int (*close_alerts)(void *ctx, const cJSON *alerts, size_t *closed,
+			    struct fd_diag *diag);
 	void (*close)(void *ctx);
 };
 
 extern const struct fd_backend fd_backend_embedded;
+extern const struct fd_backend fd_backend_kibana;
+extern const struct fd_backend fd_backend_elasticsearch;
 
 /* The backend called name, or NULL.  fd_backends is NULL-terminated. */
 extern const struct fd_backend *const fd_backends[];

@@ -162,6 +162,11 @@ void fd_report_summary(FILE *out, const struct fd_verdicts *vs, bool color)
 		count_scenarios(vs) == 1 ? "" : "s");
 	print_counts(out, vs->count, color);
 	summary_by_form(out, vs, color);
+	if (vs->other_versions)
+		fprintf(out, "%zu expectation%s for other versions of a rule "
+			"not checked: the stack runs version %d\n",
+			vs->other_versions, vs->other_versions == 1 ? "" : "s",
+			vs->stack_version);
 }
 
 static void xml_escaped(FILE *f, const char *s)
@@ -306,6 +311,12 @@ int fd_report_json(const char *path, const struct fd_runrec *rr,
 	for (int o = 0; o < FD_OUTCOME_LAST; o++)
 		cJSON_AddNumberToObject(sum, fd_outcome_name(o),
 					(double)vs->count[o]);
+	if (vs->other_versions) {
+		cJSON_AddNumberToObject(sum, "not_checked_other_versions",
+					(double)vs->other_versions);
+		cJSON_AddNumberToObject(sum, "stack_version",
+					vs->stack_version);
+	}
 	for (size_t i = 0; i < vs->n; i++) {
 		cJSON *v = verdict_json(&vs->v[i]);
 

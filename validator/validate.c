@@ -30,8 +30,26 @@ struct pending {
 	struct fd_alert_filter filter;
 	double ev_from, ev_to;		/* the scenario's event times */
 	double deadline;		/* monotonic seconds */
+	double settle;			/* a live run proves a negative only
+					   when it started this long after
+					   the events */
 	const struct fd_runrec_proc *blocked_by;
+	char rule_name[256];		/* from the backend, when no local
+					   rule is loaded */
+	int rule_version;
+	bool other_version;		/* for a version the stack does not
+					   run: no verdict */
 	bool done;
+};
+
+/* What one validation carries from poll cycle to poll cycle. */
+struct poll {
+	const struct fd_backend *be;
+	void *ctx;
+	const struct fd_validate_opts *opts;
+	bool offline;
+	int failures;		/* transient failures in a row */
+	double retry_after;	/* the backend asked to wait this long */
 };
 
 const char *fd_outcome_name(enum fd_outcome o)
@@ -53,6 +71,22 @@ static double mono_now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* A copy of s that lives as long as vs (the pending items do not). */
+static const char *intern(struct fd_verdicts *vs, const char *s)
+{
+	const cJSON *it;
+
+	if (!vs->strings && !(vs->strings = cJSON_CreateArray()))
+		return NULL;
+	cJSON_ArrayForEach(it, vs->strings)
+		if (!strcmp(it->valuestring, s))
+			return it->valuestring;
+	it = cJSON_CreateString(s);
+	if (!it || !cJSON_AddItemToArray(vs->strings, (cJSON *)it))
+		return NULL;
+	return it->valuestring;
 }
 
 static struct fd_verdict *add_verdict(struct fd_verdicts *vs,
@@ -90,8 +124,10 @@ static struct fd_verdict *add_verdict(struct fd_verdicts *vs,
 	v->title = p->sc->title;
 	v->path = p->sc->path;
 	v->rule_id = p->ex ? p->ex->rule_id : NULL;
-	v->rule_name = p->rule ? p->rule->name : NULL;
-	v->version = p->filter.version;
+	v->rule_name = p->rule ? p->rule->name :
+		       p->rule_name[0] ? intern(vs, p->rule_name) : NULL;
+	v->version = p->filter.version ? p->filter.version :
+		     p->rule_version;
 	v->outcome = o;
 	v->ttd = -1;
 	snprintf(v->check, sizeof(v->check), "%s", check);
@@ -289,25 +325,58 @@ static double first_alert_time(const struct fd_alert_list *al)
 	return best;
 }
 
+/*
+ * Did a successful run of the rule search the events?  Its window must
+ * reach back to the first event, and (on a live stack) the run must have
+ * started at least the settle time after the last event, when the event
+ * was surely searchable.  A run that reported a gap proves nothing.
+ */
 static bool state_covers(const struct fd_rule_state *st,
 			 const struct pending *p)
 {
-	return st->found && st->enabled && !strcmp(st->status, "succeeded") &&
+	return st->found && !st->unknown && st->enabled &&
+	       !strcmp(st->status, "succeeded") && st->gap_s <= 0 &&
 	       st->covered_from <= p->ev_from &&
-	       st->covered_to >= p->ev_to;
+	       st->covered_to >= p->ev_to + p->settle;
 }
 
 /* Why a negative cannot be proven from this rule state. */
-static void state_gap(const struct fd_rule_state *st, char *buf, size_t len)
+static void state_gap(const struct fd_rule_state *st,
+		      const struct pending *p, char *buf, size_t len)
 {
+	char at[40];
+
 	if (!st->found)
 		snprintf(buf, len, "the rule is not on the backend");
+	else if (st->unknown)
+		snprintf(buf, len, "the rule's runs cannot be seen: %s",
+			 st->message);
 	else if (!st->enabled)
 		snprintf(buf, len, "the rule is disabled");
+	else if (!st->status[0])
+		snprintf(buf, len, "the rule has not run yet");
 	else if (strcmp(st->status, "succeeded"))
 		snprintf(buf, len, "the rule's last run is '%s'%s%s",
 			 st->status, st->message[0] ? ": " : "",
 			 st->message);
+	else if (st->gap_s > 0)
+		snprintf(buf, len, "the rule's last run reported a gap of "
+			 "%.0f s, so windows were missed", st->gap_s);
+	else if (st->last_run >= 0 && st->last_run < p->ev_to)
+		snprintf(buf, len, "the rule's last successful run (%s) "
+			 "predates the events",
+			 fd_time_format_ms(st->last_run, at, sizeof(at)));
+	else if (p->settle > 0 && st->last_run >= 0 &&
+		 st->last_run < p->ev_to + p->settle)
+		snprintf(buf, len, "the rule's last successful run (%s) "
+			 "started before the events were surely searchable "
+			 "(%.0f s after them)",
+			 fd_time_format_ms(st->last_run, at, sizeof(at)),
+			 p->settle);
+	else if (st->covered_from > p->ev_from)
+		snprintf(buf, len, "the rule's last successful run searched "
+			 "from %s only, after the events",
+			 fd_time_format_ms(st->covered_from, at, sizeof(at)));
 	else
 		snprintf(buf, len,
 			 "no successful run of the rule covers the events");
@@ -335,11 +404,14 @@ static bool decide_negative(struct fd_verdicts *vs, struct pending *p,
 			    "events' window");
 		return true;
 	}
+	/* A later run may still prove it; a disabled rule or a failed run
+	 * settles it now. */
 	if (!final && st->found && st->enabled &&
-	    (!strcmp(st->status, "succeeded") ||
-	     !strcmp(st->status, "running") || !st->status[0]))
+	    (st->unknown || !strcmp(st->status, "succeeded") ||
+	     !strcmp(st->status, "running") ||
+	     !strcmp(st->status, "going to run") || !st->status[0]))
 		return false;
-	state_gap(st, why, sizeof(why));
+	state_gap(st, p, why, sizeof(why));
 	add_verdict(vs, p, FD_INCONCLUSIVE, check, "no alert, but %s", why);
 	return true;
 }
@@ -353,6 +425,11 @@ static bool decide_positive(struct fd_verdicts *vs, struct pending *p,
 	char check[96];
 	bool enough = ex->count_op == FD_COUNT_AT_LEAST ?
 		      (long)al->n >= ex->count : (long)al->n == ex->count;
+	/* An exact count may still grow until a run has covered the
+	 * events; "at least" is settled once reached, and with no view of
+	 * the rule's runs there is nothing better to wait for. */
+	bool settled = final || ex->count_op == FD_COUNT_AT_LEAST ||
+		       st->unknown || state_covers(st, p);
 	struct fd_verdict *v;
 
 	count_check(ex, check, sizeof(check));
@@ -363,7 +440,7 @@ static bool decide_positive(struct fd_verdicts *vs, struct pending *p,
 		check_attributes(vs, p, al);
 		return true;
 	}
-	if (!enough || (!final && !state_covers(st, p))) {
+	if (!enough || !settled) {
 		if (!final)
 			return false;
 		if (al->n == 0 && st->found && !st->enabled) {
@@ -471,9 +548,11 @@ static void scenario_window(const struct fd_runrec *rr, const char *id,
 static double default_deadline(const struct pending *p,
 			       const struct fd_validate_opts *o)
 {
-	double margin = o && o->ingest_margin_s > 0 ? o->ingest_margin_s :
+	double margin = o && o->ingest_margin_s >= 0 ? o->ingest_margin_s :
 			DEFAULT_INGEST_MARGIN_S;
 
+	if (o && o->deadline_s > 0)
+		return o->deadline_s;
 	if (p->ex->deadline_ms > 0)
 		return (double)p->ex->deadline_ms / 1000.0;
 	if (p->rule)
@@ -561,6 +640,8 @@ static void init_pending(struct pending *p, const struct fd_runrec *rr,
 	p->filter.from = p->ev_from - TIME_SLACK_S;
 	p->filter.to = p->ev_to + TIME_SLACK_S;
 	p->deadline = mono_now() + default_deadline(p, opts);
+	p->settle = opts && opts->ingest_margin_s >= 0 ?
+		    opts->ingest_margin_s : DEFAULT_INGEST_MARGIN_S;
 	p->blocked_by = killed_stand_in(rr, sc->id);
 }
 
@@ -708,7 +789,7 @@ static double next_delay(double delay, const struct fd_validate_opts *o)
 }
 
 static void backend_failed(struct fd_verdicts *vs, struct pending *ps,
-			   size_t np, const struct fd_diag *d)
+			   size_t np, const struct fd_diag *d, int tries)
 {
 	char check[96];
 
@@ -716,27 +797,155 @@ static void backend_failed(struct fd_verdicts *vs, struct pending *ps,
 		if (ps[i].done)
 			continue;
 		count_check(ps[i].ex, check, sizeof(check));
-		add_verdict(vs, &ps[i], FD_ERROR, check, "backend: %s",
-			    d->msg[0] ? d->msg : "request failed");
+		add_verdict(vs, &ps[i], FD_ERROR, check, "backend: %s%s",
+			    d->msg[0] ? d->msg : "request failed",
+			    tries > 1 ? " (and every retry)" : "");
+		unchecked_attributes(vs, &ps[i], FD_ERROR,
+				     "the backend could not be asked");
 		ps[i].done = true;
 	}
 }
 
+static bool all_past_deadline(const struct pending *ps, size_t np)
+{
+	double now = mono_now();
+
+	for (size_t i = 0; i < np; i++)
+		if (!ps[i].done && now < ps[i].deadline)
+			return false;
+	return true;
+}
+
+/*
+ * A failed request: a transient one (unreachable, 429, 5xx, an answer
+ * cut short or malformed) is retried next cycle until the retries run
+ * out or every deadline passed; anything else (credentials refused, an
+ * untrusted certificate, a wrong URL) ends every pending item in ERROR
+ * at once.  Returns true when the items stay pending.
+ */
+static bool request_failed(struct poll *pl, struct fd_verdicts *vs,
+			   struct pending *ps, size_t np, int rc,
+			   const struct fd_diag *d)
+{
+	int retries = !pl->opts || pl->opts->retries == 0 ? 5 :
+		      pl->opts->retries < 0 ? 0 : pl->opts->retries;
+	bool transient = rc == -FD_ERR_NETWORK || rc == -FD_ERR_BACKEND;
+
+	if (transient && pl->failures < retries &&
+	    !all_past_deadline(ps, np)) {
+		pl->failures++;
+		pl->retry_after = d->retry_after;
+		if (pl->opts && pl->opts->log)
+			fprintf(pl->opts->log, "firedrill: backend: %s; "
+				"retry %d of %d\n", d->msg, pl->failures,
+				retries);
+		return true;
+	}
+	backend_failed(vs, ps, np, d, pl->failures + 1);
+	return false;
+}
+
+/* Remember the alerts of a decided item, once each, by _id. */
+static void keep_alerts(struct fd_verdicts *vs,
+			const struct fd_alert_list *al)
+{
+	for (size_t i = 0; i < al->n; i++) {
+		const char *id = fd_field_string(al->v[i], "_id");
+		const cJSON *a;
+		bool seen = false;
+
+		if (!id)
+			continue;
+		if (!vs->alerts && !(vs->alerts = cJSON_CreateArray()))
+			return;
+		cJSON_ArrayForEach(a, vs->alerts)
+			seen |= !strcmp(fd_field_string(a, "_id"), id);
+		if (!seen)
+			cJSON_AddItemToArray(vs->alerts,
+					     cJSON_Duplicate(al->v[i], 1));
+	}
+}
+
+/* Rows decided by the rule's state alone: missing, or another version.
+ * Returns true when p was decided. */
+static bool decide_by_rule(struct fd_verdicts *vs, struct pending *p,
+			   const struct fd_rule_state *st)
+{
+	char check[96];
+
+	if (st->name[0])
+		snprintf(p->rule_name, sizeof(p->rule_name), "%s", st->name);
+	if (st->version)
+		p->rule_version = st->version;
+	count_check(p->ex, check, sizeof(check));
+	if (!st->found) {
+		add_verdict(vs, p, FD_ERROR, check, "%s", st->message[0] ?
+			    st->message : "the rule is not on the backend");
+		unchecked_attributes(vs, p, FD_ERROR,
+				     "the rule is not on the backend");
+		return true;
+	}
+	if (p->ex->version && !st->version && st->unknown) {
+		add_verdict(vs, p, FD_INCONCLUSIVE, check, "this expectation "
+			    "is for version %d, and which version the stack "
+			    "runs is unknown (no alert of the rule yet; give "
+			    "--kibana-url to read it)", p->ex->version);
+		unchecked_attributes(vs, p, FD_INCONCLUSIVE,
+				     "the rule's version is unknown");
+		return true;
+	}
+	/* A pack holds expectations for several versions of a rule; a
+	 * stack runs one, and only its expectations apply: the one that
+	 * names its version, else the one that names none (as on the
+	 * embedded backend). */
+	if (st->version && (p->ex->version ?
+			    st->version != p->ex->version :
+			    version_pinned(p->sc, p->ex->rule_id,
+					   st->version))) {
+		p->other_version = true;
+		vs->other_versions++;
+		vs->stack_version = st->version;
+		return true;
+	}
+	return false;
+}
+
+/* Decide what can be decided of item p from its alerts and rule state. */
+static bool decide(struct poll *pl, struct fd_verdicts *vs,
+		   struct pending *p, const struct fd_alert_list *al,
+		   const struct fd_rule_state *st)
+{
+	bool final = pl->offline || mono_now() >= p->deadline;
+	bool negative = p->ex->count_op == FD_COUNT_EXACT &&
+			p->ex->count == 0;
+	bool done;
+
+	if (!pl->offline && decide_by_rule(vs, p, st))
+		return true;
+	done = negative ? decide_negative(vs, p, al, st, final) :
+	       decide_positive(vs, p, al, st, final);
+	if (done)
+		keep_alerts(vs, al);
+	return done;
+}
+
 /* One poll cycle over every pending item; returns how many remain. */
-static size_t poll_cycle(const struct fd_backend *be, void *ctx,
-			 struct fd_verdicts *vs, struct pending *ps,
-			 size_t np, bool offline)
+static size_t poll_cycle(struct poll *pl, struct fd_verdicts *vs,
+			 struct pending *ps, size_t np)
 {
 	struct fd_alert_filter *f = calloc(np, sizeof(*f));
 	struct fd_alert_list *al = calloc(np, sizeof(*al));
 	size_t *idx = calloc(np, sizeof(*idx));
-	size_t nf = 0, left = 0;
+	size_t nf = 0, left = 0, k;
 	struct fd_diag d;
-	double now = mono_now();
+	int rc;
 
 	fd_diag_clear(&d);
-	if (!f || !al || !idx)
+	if (!f || !al || !idx) {
+		fd_diag_set(&d, FD_ERR_NOMEM, 0, 0, "out of memory");
+		backend_failed(vs, ps, np, &d, 1);
 		goto out;
+	}
 	for (size_t i = 0; i < np; i++)
 		if (!ps[i].done) {
 			idx[nf] = i;
@@ -744,30 +953,32 @@ static size_t poll_cycle(const struct fd_backend *be, void *ctx,
 			/* frag lives in the item, which may have moved */
 			f[nf++].scenario = ps[i].frag;
 		}
-	if (be->search_alerts(ctx, f, nf, al, &d) < 0) {
-		backend_failed(vs, ps, np, &d);
+	rc = pl->be->search_alerts(pl->ctx, f, nf, al, &d);
+	if (rc < 0) {
+		left = request_failed(pl, vs, ps, np, rc, &d) ? nf : 0;
 		goto out;
 	}
-	for (size_t k = 0; k < nf; k++) {
+	for (k = 0; k < nf; k++) {
 		struct pending *p = &ps[idx[k]];
 		struct fd_rule_state st;
-		bool final = offline || now >= p->deadline;
-		bool negative = p->ex->count_op == FD_COUNT_EXACT &&
-				p->ex->count == 0;
 
 		memset(&st, 0, sizeof(st));
-		if (be->rule_state(ctx, p->ex->rule_id, p->filter.version,
-				   &st, &d) < 0) {
-			backend_failed(vs, ps, np, &d);
-			goto out;
-		}
-		p->done = negative ?
-			  decide_negative(vs, p, &al[k], &st, final) :
-			  decide_positive(vs, p, &al[k], &st, final);
+		rc = pl->be->rule_state(pl->ctx, p->ex->rule_id,
+					p->filter.version, &st, &d);
+		if (rc < 0)
+			break;
+		p->done = decide(pl, vs, p, &al[k], &st);
 		left += !p->done;
 	}
+	if (k < nf) {
+		left = request_failed(pl, vs, ps, np, rc, &d) ?
+		       left + (nf - k) : 0;
+		goto out;
+	}
+	pl->failures = 0;
+	pl->retry_after = 0;
 out:
-	for (size_t k = 0; k < nf && al; k++)
+	for (k = 0; k < nf && al; k++)
 		fd_alert_list_release(&al[k]);
 	free(f);
 	free(al);
@@ -790,13 +1001,33 @@ static void sort_by_scenario(struct fd_verdicts *vs)
 	}
 }
 
+/* A scenario none of whose expectations applied to the version the
+ * stack runs checked nothing, which must not pass unseen. */
+static void check_applicable(struct fd_verdicts *vs, struct pending *ps,
+			     size_t np)
+{
+	for (size_t i = 0; i < np; i++) {
+		size_t j = i;
+		bool any = false;
+
+		while (j < np && ps[j].sc == ps[i].sc)
+			any |= !ps[j++].other_version;
+		if (!any)
+			add_verdict(vs, &ps[i], FD_ERROR, "expectations",
+				    "none is for version %d of the rule, "
+				    "which the stack runs", vs->stack_version);
+		i = j - 1;
+	}
+}
+
 int fd_validate(const struct fd_runrec *rr, const struct fd_backend *be,
 		void *ctx, const struct fd_ruleset *rules,
 		const struct fd_validate_opts *opts, struct fd_verdicts *out)
 {
 	struct pending *ps;
 	size_t np, left = 0;
-	bool offline = be->caps & FD_BACKEND_OFFLINE;
+	struct poll pl = { be, ctx, opts, be->caps & FD_BACKEND_OFFLINE, 0,
+			   0 };
 	double delay = opts && opts->poll_min_s > 0 ? opts->poll_min_s : 2.0;
 	int rc;
 
@@ -808,20 +1039,26 @@ int fd_validate(const struct fd_runrec *rr, const struct fd_backend *be,
 	for (size_t i = 0; i < np; i++) {
 		if (i == 0 || ps[i].sc != ps[i - 1].sc)
 			check_steps(out, rr, &ps[i]);
+		if (pl.offline)	/* the engine saw exactly these events */
+			ps[i].settle = 0;
 		ps[i].done = decide_locally(out, rr, &ps[i]);
 		left += !ps[i].done;
 	}
 	while (left > 0) {
-		left = poll_cycle(be, ctx, out, ps, np, offline);
+		double wait;
+
+		left = poll_cycle(&pl, out, ps, np);
 		if (left == 0)
 			break;
+		wait = pl.retry_after > delay ? pl.retry_after : delay;
 		if (opts && opts->log)
 			fprintf(opts->log, "firedrill: %zu expectation%s "
 				"pending; next poll in %.1f s\n", left,
-				left == 1 ? "" : "s", delay);
-		sleep_s(delay);
+				left == 1 ? "" : "s", wait);
+		sleep_s(wait);
 		delay = next_delay(delay, opts);
 	}
+	check_applicable(out, ps, np);
 	free(ps);
 	sort_by_scenario(out);
 	return 0;
@@ -832,6 +1069,8 @@ void fd_verdicts_release(struct fd_verdicts *vs)
 	if (!vs)
 		return;
 	free(vs->v);
+	cJSON_Delete(vs->alerts);
+	cJSON_Delete(vs->strings);
 	memset(vs, 0, sizeof(*vs));
 }
 

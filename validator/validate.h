@@ -48,12 +48,25 @@ struct fd_verdicts {
 	struct fd_verdict *v;
 	size_t n;
 	size_t count[FD_OUTCOME_LAST];
+	cJSON *alerts;		/* every alert that belonged to a decided
+				   expectation, once each (for
+				   --close-alerts); may be NULL */
+	size_t other_versions;	/* live: expectations for a version of a
+				   rule that the stack does not run */
+	int stack_version;	/* the version it runs instead */
+	cJSON *strings;		/* names the verdicts point into */
 };
 
 struct fd_validate_opts {
-	double ingest_margin_s;	/* added to the default deadline */
+	double ingest_margin_s;	/* time for an event to become searchable:
+				   added to the default deadline, and a live
+				   rule run proves a negative only when it
+				   started this long after the events */
+	double deadline_s;	/* > 0: every expectation's deadline */
 	double poll_min_s;	/* first backoff delay */
 	double poll_max_s;	/* backoff cap */
+	int retries;		/* transient backend failures in a row
+				   before ERROR; 0: 5, < 0: none */
 	FILE *log;		/* progress for slow backends; may be NULL */
 };
 

@@ -35,7 +35,9 @@ setup_scratch() {
 }
 
 teardown_scratch() {
-	[ -n "${SCRATCH:-}" ] && rm -rf "$SCRATCH"
+	if [ -n "${SCRATCH:-}" ]; then
+		rm -rf "$SCRATCH"
+	fi
 }
 
 setup() { setup_scratch; }

@@ -58,7 +58,9 @@ struct fake {
 	int alert_risk;
 	const char *alert_scenario;	/* whose path the alert carries */
 	struct fd_rule_state state;
-	int fail_search;
+	int fail_search;	/* every search fails */
+	int fail_first;		/* the first n searches fail */
+	enum fd_err fail_err;	/* how they fail; 0: FD_ERR_BACKEND */
 	int searches;
 	size_t last_nfilters;
 };
@@ -103,8 +105,9 @@ static int fake_search(void *ctx, const struct fd_alert_filter *f, size_t n,
 	(void)ctx;
 	F.searches++;
 	F.last_nfilters = n;
-	if (F.fail_search)
-		return fd_diag_set(diag, FD_ERR_BACKEND, 0, 0,
+	if (F.fail_search || F.searches <= F.fail_first)
+		return fd_diag_set(diag, F.fail_err ? F.fail_err :
+				   FD_ERR_BACKEND, 0, 0,
 				   "HTTP 500 from the fake");
 	for (size_t i = 0; i < n; i++) {
 		cJSON *a;
@@ -350,11 +353,114 @@ static void test_validate__backend_failure_is_error(void **state)
 {
 	struct fixture *fx = *state;
 
+	/* Every check of every expectation is listed, each an ERROR. */
 	F.fail_search = 1;
 	validate(fx, &fake_offline);
-	assert_int_equal(fx->vs.count[FD_ERROR], 2);
-	assert_int_equal(fx->vs.count[FD_PASS], 0);
+	assert_int_equal(fx->vs.count[FD_ERROR], fx->vs.n);
+	assert_int_equal(fx->vs.n, 6);
 	assert_int_equal(fd_verdicts_exit_status(&fx->vs), 3);
+	assert_int_equal(F.searches, 6);	/* the first and 5 retries */
+}
+
+static void test_validate__a_transient_failure_is_retried(void **state)
+{
+	struct fixture *fx = *state;
+
+	F.fail_first = 2;
+	F.fail_err = FD_ERR_NETWORK;
+	validate(fx, &fake_live);
+	assert_int_equal(F.searches, 3);
+	assert_int_equal(fx->vs.count[FD_PASS], fx->vs.n);
+}
+
+static void test_validate__refused_credentials_end_the_run_at_once(void **state)
+{
+	struct fixture *fx = *state;
+
+	F.fail_search = 1;
+	F.fail_err = FD_ERR_AUTH;
+	validate(fx, &fake_live);
+	assert_int_equal(F.searches, 1);
+	assert_int_equal(fx->vs.count[FD_ERROR], fx->vs.n);
+	assert_non_null(strstr(row(fx, "pos", "count == 1")->reason,
+			       "HTTP 500 from the fake"));
+}
+
+static void test_validate__retries_zero_means_none(void **state)
+{
+	struct fixture *fx = *state;
+	struct fd_validate_opts o = { .poll_min_s = 0.01, .retries = -1 };
+
+	F.fail_search = 1;
+	F.fail_err = FD_ERR_NETWORK;
+	assert_int_equal(fd_validate(&fx->rr, &fake_live, NULL, NULL, &o,
+				     &fx->vs), 0);
+	assert_int_equal(F.searches, 1);
+}
+
+static void test_validate__a_missing_rule_is_an_error_at_once(void **state)
+{
+	struct fixture *fx = *state;
+
+	F.state.found = false;
+	snprintf(F.state.message, sizeof(F.state.message),
+		 "rule '%s' is not installed in space 'default'", RULE);
+	validate(fx, &fake_live);
+	assert_int_equal(F.searches, 1);
+	assert_int_equal(row(fx, "neg", "count == 0")->outcome, FD_ERROR);
+	assert_non_null(strstr(row(fx, "pos", "count == 1")->reason,
+			       "not installed"));
+}
+
+static void test_validate__only_the_stack_version_is_checked(void **state)
+{
+	struct fixture *fx = *state;
+
+	/* pos names version 107, the stack runs 112: pos is not checked,
+	 * and since none of its expectations applies, that is an ERROR;
+	 * neg names no version, so it applies. */
+	fx->sc[0]->expects[0].version = 107;
+	F.state.version = 112;
+	snprintf(F.state.name, sizeof(F.state.name), "Seed rule");
+	validate(fx, &fake_live);
+	assert_int_equal(fx->vs.other_versions, 1);
+	assert_int_equal(fx->vs.stack_version, 112);
+	assert_int_equal(row(fx, "pos", "expectations")->outcome, FD_ERROR);
+	assert_int_equal(row(fx, "neg", "count == 0")->outcome, FD_PASS);
+	assert_int_equal(row(fx, "neg", "count == 0")->version, 112);
+	assert_string_equal(row(fx, "neg", "count == 0")->rule_name,
+			    "Seed rule");
+}
+
+static void test_validate__a_run_must_start_after_the_margin(void **state)
+{
+	struct fixture *fx = *state;
+	struct fd_validate_opts o = { .poll_min_s = 0.01,
+				      .ingest_margin_s = 120,
+				      .deadline_s = 0.05 };
+
+	/* The rule's last run started 60 s after the events: with 120 s
+	 * for them to become searchable, it proves nothing. */
+	F.state.last_run = fx->procs[0].start + 60;
+	F.state.covered_to = F.state.last_run;
+	assert_int_equal(fd_validate(&fx->rr, &fake_live, NULL, NULL, &o,
+				     &fx->vs), 0);
+	assert_int_equal(row(fx, "neg", "count == 0")->outcome,
+			 FD_INCONCLUSIVE);
+	assert_non_null(strstr(row(fx, "neg", "count == 0")->reason,
+			       "surely searchable"));
+}
+
+static void test_validate__at_least_settles_when_reached(void **state)
+{
+	struct fixture *fx = *state;
+
+	/* No run covers the events yet, but ">= 1" is already true. */
+	fx->sc[0]->expects[0].count_op = FD_COUNT_AT_LEAST;
+	fx->sc[1]->expects[0].deadline_ms = 50;
+	F.state.covered_to = 0;
+	validate(fx, &fake_live);
+	assert_int_equal(row(fx, "pos", "count >= 1")->outcome, FD_PASS);
 }
 
 static void test_validate__killed_stand_in_is_blocked(void **state)
@@ -432,6 +538,13 @@ int main(void)
 		T(test_validate__negative_on_a_disabled_rule),
 		T(test_validate__negative_on_a_failed_run),
 		T(test_validate__backend_failure_is_error),
+		T(test_validate__a_transient_failure_is_retried),
+		T(test_validate__refused_credentials_end_the_run_at_once),
+		T(test_validate__retries_zero_means_none),
+		T(test_validate__a_missing_rule_is_an_error_at_once),
+		T(test_validate__only_the_stack_version_is_checked),
+		T(test_validate__a_run_must_start_after_the_margin),
+		T(test_validate__at_least_settles_when_reached),
 		T(test_validate__killed_stand_in_is_blocked),
 		T(test_validate__live_polls_until_the_deadline),
 		T(test_validate__verdicts_keep_scenario_order),

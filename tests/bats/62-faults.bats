@@ -1,0 +1,214 @@
+#!/usr/bin/env bats
+# 62-faults.bats - every way a stack can fail the validator: each fault
+# ends in ERROR (or INCONCLUSIVE), never PASS, with exit status 3, and
+# the reports are still written.  Transient faults are retried and may
+# recover; refusals (401, 403, 404, an untrusted certificate) end the run
+# at once.
+
+load helpers
+load server
+load live
+
+setup_file() {
+	command -v python3 >/dev/null 2>&1 || return 0
+	file_scratch
+	# One positive and one negative: every fault meets both kinds.
+	make_run pair \
+		"$TOP/scenarios/dumping-account-hashes/defaults-read-shadowhashdata.yaml" \
+		"$TOP/scenarios/dumping-account-hashes/defaults-read-dock.yaml"
+}
+
+teardown_file() {
+	[ -n "${FILE_SCRATCH:-}" ] && rm -rf "$FILE_SCRATCH"
+	return 0
+}
+
+setup() {
+	skip_unless_python3
+	setup_scratch
+}
+
+teardown() {
+	stop_stack
+	teardown_scratch
+}
+
+pair_stack() {
+	start_stack --alerts "$FILE_SCRATCH/pair.alerts.ndjson" \
+		--rules "$STACK_RULE" "$@"
+}
+
+# validate_faulty ARGS...: validate the pair through kibana with quick
+# polling and two retries, writing every report.
+validate_faulty() {
+	RUN_DIR=$(run_dir pair)
+	live_validate "$RUN_DIR" --backend kibana --kibana-url "$STACK_URL" \
+		--junit "$SCRATCH/live.xml" --retries 2 --poll-max 0.1 "$@"
+}
+
+# assert_failed_safely WORDS: exit 3, no PASS, every report written, and
+# the reason quoted in the output.
+assert_failed_safely() {
+	assert_status 3
+	assert_output --partial "$1"
+	[ "$(summary_of "$SCRATCH/live.json" PASS)" -eq 0 ]
+	[ "$(summary_of "$SCRATCH/live.json" ERROR)" -gt 0 ]
+	[ -s "$RUN_DIR/report.json" ]
+	grep -q '<testsuite' "$SCRATCH/live.xml"
+	python3 -c 'import json,sys; assert json.load(open(sys.argv[1]))["exit_status"] == 3' \
+		"$RUN_DIR/report.json"
+}
+
+@test "the pair passes through the fault-free stack (the control)" {
+	pair_stack
+	validate_faulty
+	assert_status 0
+	same_verdicts "$FILE_SCRATCH/pair.embedded.json" "$SCRATCH/live.json"
+}
+
+@test "an answer slower than --timeout is an ERROR" {
+	pair_stack --fault slow:3
+	validate_faulty --timeout 0.5
+	assert_failed_safely "timed out"
+}
+
+@test "a slow answer within --timeout is only slow" {
+	pair_stack --fault slow:0.3
+	validate_faulty --timeout 5
+	assert_status 0
+}
+
+@test "401: credentials refused, ERROR at once, no retry" {
+	pair_stack --api-key "cmlnaHQta2V5LTEyMzQ="
+	FIREDRILL_API_KEY="d3Jvbmcta2V5LTk5OTk=" validate_faulty
+	assert_failed_safely "credentials refused"
+	[ "$(stack_requests signals/search)" -eq 1 ]
+}
+
+@test "403: missing privileges, ERROR at once, no retry" {
+	pair_stack --fault 403
+	validate_faulty
+	assert_failed_safely "missing privileges"
+	[ "$(stack_requests signals/search)" -eq 1 ]
+}
+
+@test "404 on the search route: ERROR at once" {
+	pair_stack --fault 404 --fault-route search
+	validate_faulty
+	assert_failed_safely "HTTP 404"
+	[ "$(stack_requests signals/search)" -eq 1 ]
+}
+
+@test "429 with Retry-After: the validator waits as told, then succeeds" {
+	pair_stack --fault 429:1 --fault-times 1
+	validate_faulty
+	assert_status 0
+	python3 - "$SCRATCH/stack.log" <<'PY'
+import json, sys
+t = [json.loads(l)["t"] for l in open(sys.argv[1])
+     if "signals/search" in json.loads(l)["path"]]
+assert len(t) >= 2 and t[1] - t[0] >= 0.95, t
+PY
+}
+
+@test "429 that never ends: ERROR after the retries" {
+	pair_stack --fault 429:0
+	validate_faulty
+	assert_failed_safely "HTTP 429"
+	[ "$(stack_requests signals/search)" -eq 3 ]
+}
+
+@test "500 and 503 are retried, and a stack that recovers passes" {
+	pair_stack --fault 500 --fault-times 1
+	validate_faulty
+	assert_status 0
+	stop_stack
+	rm -rf "$SCRATCH/pair"
+	pair_stack --fault 503 --fault-times 2
+	validate_faulty
+	assert_status 0
+}
+
+@test "a 500 that lasts is an ERROR that quotes the server" {
+	pair_stack --fault 500
+	validate_faulty
+	assert_failed_safely "HTTP 500"
+}
+
+@test "a 502 that lasts is an ERROR" {
+	pair_stack --fault 502
+	validate_faulty
+	assert_failed_safely "HTTP 502"
+}
+
+@test "malformed JSON is an ERROR" {
+	pair_stack --fault badjson
+	validate_faulty
+	assert_failed_safely "not JSON"
+}
+
+@test "an empty answer is an ERROR" {
+	pair_stack --fault empty
+	validate_faulty
+	assert_failed_safely "not JSON"
+}
+
+@test "a truncated answer is an ERROR" {
+	pair_stack --fault truncated
+	validate_faulty
+	assert_failed_safely "alert search"
+}
+
+@test "a connection dropped mid-body is an ERROR" {
+	pair_stack --fault drop
+	validate_faulty
+	assert_failed_safely "alert search"
+}
+
+@test "faults on the rule lookup are ERRORs too" {
+	pair_stack --fault 500 --fault-route rules
+	validate_faulty
+	assert_failed_safely "rule lookup"
+}
+
+@test "nothing listening is an ERROR" {
+	pair_stack
+	local url="$STACK_URL"
+	stop_stack
+	RUN_DIR=$(run_dir pair)
+	live_validate "$RUN_DIR" --backend kibana --kibana-url "$url" \
+		--junit "$SCRATCH/live.xml" --retries 1
+	assert_failed_safely "alert search"
+}
+
+@test "TLS with an unknown CA is an ERROR at once; with --ca-file it passes" {
+	make_ca "$SCRATCH/ca"
+	pair_stack --tls-cert "$SCRATCH/ca/server.pem" \
+		--tls-key "$SCRATCH/ca/server.key"
+	validate_faulty
+	assert_failed_safely "--ca-file"
+	[ "$(stack_requests signals/search)" -eq 0 ]
+	rm -rf "$SCRATCH/pair"
+	validate_faulty --ca-file "$SCRATCH/ca/ca.pem"
+	assert_status 0
+}
+
+@test "the same faults through the elasticsearch backend" {
+	local fault
+	for fault in 403 500 badjson drop; do
+		stop_stack
+		rm -rf "$SCRATCH/pair"
+		pair_stack --fault "$fault" --fault-route search
+		RUN_DIR=$(run_dir pair)
+		live_validate "$RUN_DIR" --backend elasticsearch \
+			--es-url "$STACK_URL" --kibana-url "$STACK_URL" \
+			--junit "$SCRATCH/live.xml" --retries 1
+		assert_failed_safely "alert search"
+	done
+}
+
+@test "a rule that is not installed is an ERROR at once" {
+	start_stack --alerts "$FILE_SCRATCH/pair.alerts.ndjson"
+	validate_faulty
+	assert_failed_safely "not installed"
+}

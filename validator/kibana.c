@@ -1,0 +1,254 @@
+/*
+ * kibana.c - the kibana backend: Elastic Security's detection-engine API.
+ *
+ *   search_alerts  POST [/s/<space>]/api/detection_engine/signals/search
+ *                  (one request per poll cycle for every pending filter)
+ *   rule_state     GET  [/s/<space>]/api/detection_engine/rules?rule_id=
+ *                  (once per rule per poll cycle: the answer is cached
+ *                  until the next search starts a new cycle)
+ *   close_alerts   POST [/s/<space>]/api/detection_engine/signals/status
+ *
+ * Kibana searches the space's own alert index as the calling user, so a
+ * key without the Security feature in that space is told 403 and the run
+ * ends in ERROR at once.  A rule that is not installed answers 404 in the
+ * Security Solution error shape; a 404 in any other shape means the URL
+ * is not a Kibana, and is an error.
+ */
+#include "backend.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "http.h"
+#include "kibana.h"
+#include "stackapi.h"
+
+#define MAX_CACHED 32
+#define CLOSE_BATCH 1000
+
+struct cached_state {
+	char rule_id[256];
+	unsigned cycle;
+	struct fd_rule_state st;
+};
+
+struct kibana {
+	struct fd_http http;
+	char prefix[160];	/* "/s/<space>", or "" for the default */
+	unsigned cycle;		/* poll cycles so far */
+	struct cached_state cache[MAX_CACHED];
+	size_t ncache;
+};
+
+static bool space_ok(const char *s)
+{
+	if (!*s || strlen(s) > 100)
+		return false;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') ||
+		      *s == '_' || *s == '-'))
+			return false;
+	return true;
+}
+
+static int kibana_open(void *ctx, const struct fd_backend_cfg *cfg,
+		       struct fd_diag *d)
+{
+	struct kibana *k = ctx;
+	const struct fd_live_cfg *live = cfg->live;
+	const char *space = fd_live_space(live);
+
+	if (!live || !live->kibana_url || !*live->kibana_url)
+		return fd_diag_set(d, FD_ERR_INVALID, 0, 0,
+				   "the kibana backend needs --kibana-url "
+				   "(or FIREDRILL_KIBANA_URL)");
+	if (!space_ok(space))
+		return fd_diag_set(d, FD_ERR_INVALID, 0, 0,
+				   "'%.100s' is not a Kibana space id (a-z, "
+				   "0-9, _ and -)", space);
+	if (strcmp(space, "default"))
+		snprintf(k->prefix, sizeof(k->prefix), "/s/%s", space);
+	return fd_http_open(&k->http, live->kibana_url, live, 1, d);
+}
+
+static int kibana_search(void *ctx, const struct fd_alert_filter *f,
+			 size_t n, struct fd_alert_list *out,
+			 struct fd_diag *d)
+{
+	struct kibana *k = ctx;
+	cJSON *body = fd_stack_alert_query(f, n), *answer = NULL;
+	char path[256];
+	int rc;
+
+	fd_kibana_next_cycle(k);
+	if (!body)
+		return -FD_ERR_NOMEM;
+	snprintf(path, sizeof(path), "%s/api/detection_engine/signals/search",
+		 k->prefix);
+	rc = fd_http_json(&k->http, "alert search", "POST", path, body,
+			  &answer, d);
+	cJSON_Delete(body);
+	if (rc == 0)
+		rc = fd_stack_sort_hits(answer, f, n, out, d);
+	cJSON_Delete(answer);
+	return rc;
+}
+
+/* A 404 from the rules route: the rule is missing (Security Solution's
+ * error shape), or the URL is not a Kibana at all. */
+static bool rule_missing(const struct fd_http_resp *r)
+{
+	cJSON *body = r->body ? cJSON_ParseWithLength(r->body, r->len) : NULL;
+	bool siem = cJSON_GetObjectItemCaseSensitive(body, "status_code") &&
+		    !cJSON_GetObjectItemCaseSensitive(body, "statusCode");
+
+	cJSON_Delete(body);
+	return siem;
+}
+
+static int fetch_rule(struct kibana *k, const char *rule_id,
+		      struct fd_rule_state *st, struct fd_diag *d)
+{
+	struct fd_http_resp r;
+	char path[1024], esc[768];
+	cJSON *rule;
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/api/detection_engine/rules?rule_id=%s",
+		 k->prefix, fd_http_escape(rule_id, esc, sizeof(esc)));
+	rc = fd_http_call(&k->http, "rule lookup", "GET", path, NULL, NULL, 0,
+			  &r, d);
+	if (rc == -FD_ERR_NOTFOUND && rule_missing(&r)) {
+		fd_http_resp_free(&r);
+		memset(st, 0, sizeof(*st));
+		snprintf(st->message, sizeof(st->message),
+			 "rule '%s' is not installed in space '%s'", rule_id,
+			 k->prefix[0] ? k->prefix + 3 : "default");
+		return 0;
+	}
+	if (rc < 0) {
+		fd_http_resp_free(&r);
+		return rc;
+	}
+	rule = cJSON_ParseWithLength(r.body ? r.body : "", r.len);
+	fd_http_resp_free(&r);
+	if (!cJSON_IsObject(rule)) {
+		cJSON_Delete(rule);
+		return fd_diag_set(d, FD_ERR_BACKEND, 0, 0,
+				   "rule lookup: the answer is not a JSON "
+				   "object");
+	}
+	fd_stack_rule_state(rule, st);
+	cJSON_Delete(rule);
+	return 0;
+}
+
+static int kibana_rule_state(void *ctx, const char *rule_id, int version,
+			     struct fd_rule_state *st, struct fd_diag *d)
+{
+	struct kibana *k = ctx;
+	struct cached_state *c = NULL;
+	int rc;
+
+	(void)version;	/* Kibana holds one version of a rule */
+	for (size_t i = 0; i < k->ncache; i++)
+		if (!strcmp(k->cache[i].rule_id, rule_id))
+			c = &k->cache[i];
+	if (c && c->cycle == k->cycle) {
+		*st = c->st;
+		return 0;
+	}
+	rc = fetch_rule(k, rule_id, st, d);
+	if (rc < 0)
+		return rc;
+	if (!c && k->ncache < MAX_CACHED)
+		c = &k->cache[k->ncache++];
+	if (c) {
+		snprintf(c->rule_id, sizeof(c->rule_id), "%s", rule_id);
+		c->cycle = k->cycle;
+		c->st = *st;
+	}
+	return 0;
+}
+
+static int close_batch(struct kibana *k, cJSON *ids, size_t *closed,
+		       struct fd_diag *d)
+{
+	cJSON *body = cJSON_CreateObject(), *answer = NULL;
+	char path[256];
+	int rc;
+
+	if (!body) {
+		cJSON_Delete(ids);
+		return -FD_ERR_NOMEM;
+	}
+	cJSON_AddItemToObject(body, "signal_ids", ids);
+	cJSON_AddStringToObject(body, "status", "closed");
+	snprintf(path, sizeof(path), "%s/api/detection_engine/signals/status",
+		 k->prefix);
+	rc = fd_http_json(&k->http, "closing alerts", "POST", path, body,
+			  &answer, d);
+	if (rc == 0) {
+		const cJSON *u = cJSON_GetObjectItemCaseSensitive(answer,
+								  "updated");
+
+		*closed += cJSON_IsNumber(u) ? (size_t)u->valuedouble :
+			   (size_t)cJSON_GetArraySize(ids);
+	}
+	cJSON_Delete(body);
+	cJSON_Delete(answer);
+	return rc;
+}
+
+static int kibana_close_alerts(void *ctx, const cJSON *alerts,
+			       size_t *closed, struct fd_diag *d)
+{
+	struct kibana *k = ctx;
+	cJSON *all = fd_stack_alert_ids(alerts), *batch = NULL;
+	int rc = 0;
+
+	*closed = 0;
+	if (!all)
+		return -FD_ERR_NOMEM;
+	/* Batches keep each request small; ids move, not copy. */
+	while (rc == 0 && cJSON_GetArraySize(all) > 0) {
+		batch = cJSON_CreateArray();
+		if (!batch) {
+			rc = -FD_ERR_NOMEM;
+			break;
+		}
+		while (cJSON_GetArraySize(all) > 0 &&
+		       cJSON_GetArraySize(batch) < CLOSE_BATCH)
+			cJSON_AddItemToArray(batch,
+					     cJSON_DetachItemFromArray(all, 0));
+		rc = close_batch(k, batch, closed, d);
+	}
+	cJSON_Delete(all);
+	return rc;
+}
+
+void fd_kibana_next_cycle(void *ctx)
+{
+	struct kibana *k = ctx;
+
+	k->cycle++;
+}
+
+static void kibana_close(void *ctx)
+{
+	struct kibana *k = ctx;
+
+	fd_http_close(&k->http);
+}
+
+const struct fd_backend fd_backend_kibana = {
+	.name = "kibana",
+	.caps = FD_BACKEND_LIVE,
+	.ctx_size = sizeof(struct kibana),
+	.open = kibana_open,
+	.search_alerts = kibana_search,
+	.rule_state = kibana_rule_state,
+	.close_alerts = kibana_close_alerts,
+	.close = kibana_close,
+};
