@@ -30,6 +30,10 @@ struct pending {
 	struct fd_alert_filter filter;
 	double ev_from, ev_to;		/* the scenario's event times */
 	double deadline;		/* monotonic seconds */
+	double started;			/* monotonic: validation began */
+	bool deadline_from_rule;	/* set from the live rule's schedule
+					   when it is first read */
+	double margin;			/* the ingest margin */
 	double settle;			/* a live run proves a negative only
 					   when it started this long after
 					   the events */
@@ -639,9 +643,13 @@ static void init_pending(struct pending *p, const struct fd_runrec *rr,
 	p->filter.host_name = sc->host.name ? sc->host.name : rr->host_name;
 	p->filter.from = p->ev_from - TIME_SLACK_S;
 	p->filter.to = p->ev_to + TIME_SLACK_S;
-	p->deadline = mono_now() + default_deadline(p, opts);
+	p->started = mono_now();
+	p->deadline = p->started + default_deadline(p, opts);
+	p->deadline_from_rule = !rule && !ex->deadline_ms &&
+				!(opts && opts->deadline_s > 0);
 	p->settle = opts && opts->ingest_margin_s >= 0 ?
 		    opts->ingest_margin_s : DEFAULT_INGEST_MARGIN_S;
+	p->margin = p->settle;
 	p->blocked_by = killed_stand_in(rr, sc->id);
 }
 
@@ -875,6 +883,15 @@ static bool decide_by_rule(struct fd_verdicts *vs, struct pending *p,
 
 	if (st->name[0])
 		snprintf(p->rule_name, sizeof(p->rule_name), "%s", st->name);
+	/* No local copy of the rule: its schedule on the stack sets the
+	 * default deadline, as a local rule's would. */
+	if (p->deadline_from_rule && st->found && st->interval_s > 0 &&
+	    st->lookback_s >= 0) {
+		p->deadline = p->started + (double)(st->interval_s +
+						    st->lookback_s) +
+			      p->margin;
+		p->deadline_from_rule = false;
+	}
 	if (st->version)
 		p->rule_version = st->version;
 	count_check(p->ex, check, sizeof(check));

@@ -57,6 +57,8 @@ DATA_STREAM_PREFIXES = ("logs-", "metrics-", "traces-", "synthetics-")
 # Rules without an `id` of their own get uuid5(this, rule_id).
 RULE_ID_NAMESPACE = uuid.NAMESPACE_OID
 ES_VERSION = "8.15.0"
+# Elasticsearch's own answers say who they are; clients may check it.
+ES_HEADERS = [("X-elastic-product", "Elasticsearch")]
 
 FAULT_KINDS = ("slow", "401", "403", "404", "429", "500", "502", "503",
                "badjson", "truncated", "drop", "echo-auth", "empty")
@@ -1537,7 +1539,7 @@ class Routes:
             entries = [(e, d) for e in chosen for d in e.docs]
             try:
                 return json_answer(200, search(entries, len(chosen), body,
-                                               started), ES_HEADERS)
+                                               started))
             except QueryError as error:
                 raise error.for_es()
 
@@ -1552,14 +1554,14 @@ class Routes:
             count = sum(1 for e in chosen for d in e.docs if predicate(d))
         return json_answer(200, {"count": count, "_shards": {
             "total": len(chosen), "successful": len(chosen), "skipped": 0,
-            "failed": 0}}, ES_HEADERS)
+            "failed": 0}})
 
     def es_refresh(self, req):
         with self.stack.lock:
             chosen = self.stack.resolve(req.es_target, req.params)
         return json_answer(200, {"_shards": {"total": len(chosen),
                                              "successful": len(chosen),
-                                             "failed": 0}}, ES_HEADERS)
+                                             "failed": 0}})
 
     def es_bulk(self, req):
         if req.method not in ("POST", "PUT"):
@@ -1572,14 +1574,11 @@ class Routes:
         errors = any(next(iter(i.values()))["status"] >= 300 for i in items)
         return json_answer(200, {"errors": errors,
                                  "took": int((time.time() - started) * 1000),
-                                 "items": items}, ES_HEADERS)
+                                 "items": items})
 
     def fakestack_state(self, req):
         with self.stack.lock:
             return json_answer(200, self.stack.state())
-
-
-ES_HEADERS = [("X-elastic-product", "Elasticsearch")]
 
 
 # ------------------------------------------------------------- auth
@@ -1616,7 +1615,7 @@ class Auth:
                       'Basic realm="security", charset="UTF-8", ApiKey')]
         if family == "es":
             return es_error(401, "security_exception", reason + " [/]",
-                            challenge + ES_HEADERS)
+                            challenge)
         return boom(401, "[security_exception]: " + reason, challenge)
 
 
@@ -1822,6 +1821,8 @@ class Handler(BaseHTTPRequestHandler):
         mode = fault.kind if fault and answer is None else "normal"
         if answer is None:
             answer = self.route_answer(family, handler, req)
+            if family == "es" and ES_HEADERS[0] not in answer.headers:
+                answer.headers += ES_HEADERS
         server.log.write(req, answer.status, label)
         self.deliver(answer, mode)
 

@@ -13,6 +13,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "backend.h"
@@ -451,6 +452,25 @@ static void test_validate__a_run_must_start_after_the_margin(void **state)
 			       "surely searchable"));
 }
 
+static void test_validate__the_stack_rule_sets_the_deadline(void **state)
+{
+	struct fixture *fx = *state;
+	struct timespec t0, t1;
+
+	/* No local rule, no deadline in the scenario: the rule's interval
+	 * (1 s) and look-back (0) on the stack, plus the margin (0), are
+	 * the wait, not the 15-minute fallback. */
+	F.alert_severity = NULL;
+	F.state.covered_to = 0;
+	F.state.interval_s = 1;
+	F.state.lookback_s = 0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	validate(fx, &fake_live);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	assert_true(t1.tv_sec - t0.tv_sec < 10);
+	assert_int_equal(row(fx, "pos", "count == 1")->outcome, FD_FAIL);
+}
+
 static void test_validate__at_least_settles_when_reached(void **state)
 {
 	struct fixture *fx = *state;
@@ -545,6 +565,7 @@ int main(void)
 		T(test_validate__only_the_stack_version_is_checked),
 		T(test_validate__a_run_must_start_after_the_margin),
 		T(test_validate__at_least_settles_when_reached),
+		T(test_validate__the_stack_rule_sets_the_deadline),
 		T(test_validate__killed_stand_in_is_blocked),
 		T(test_validate__live_polls_until_the_deadline),
 		T(test_validate__verdicts_keep_scenario_order),
