@@ -6,7 +6,7 @@
 set -eu
 pkgs="build-essential clang pkg-config libyaml-dev libcjson-dev
 libcurl4-openssl-dev libcmocka-dev bats bats-assert bats-support bats-file
-hyperfine python3"
+hyperfine python3 openssl"
 
 missing=""
 for p in $pkgs; do

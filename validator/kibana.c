@@ -26,6 +26,8 @@
 
 #define MAX_CACHED 32
 #define CLOSE_BATCH 1000
+#define PER_PAGE 100
+#define MAX_PAGES 100
 
 struct cached_state {
 	char rule_id[256];
@@ -226,6 +228,116 @@ static int kibana_close_alerts(void *ctx, const cJSON *alerts,
 	}
 	cJSON_Delete(all);
 	return rc;
+}
+
+/* Every item of one list, page by page. */
+static int fetch_items(struct kibana *k, const char *list_id, const char *ns,
+		       cJSON *out, struct fd_diag *d)
+{
+	char path[1024], l_esc[512], n_esc[64];
+
+	fd_http_escape(list_id, l_esc, sizeof(l_esc));
+	fd_http_escape(ns, n_esc, sizeof(n_esc));
+	for (int page = 1; page <= MAX_PAGES; page++) {
+		cJSON *answer = NULL, *data;
+		const cJSON *total;
+		int rc;
+
+		snprintf(path, sizeof(path), "%s/api/exception_lists/items/_find"
+			 "?list_id=%s&namespace_type=%s&page=%d&per_page=%d",
+			 k->prefix, l_esc, n_esc, page, PER_PAGE);
+		rc = fd_http_json(&k->http, "exception items", "GET", path,
+				  NULL, &answer, d);
+		if (rc < 0)
+			return rc;
+		data = cJSON_GetObjectItemCaseSensitive(answer, "data");
+		total = cJSON_GetObjectItemCaseSensitive(answer, "total");
+		if (!cJSON_IsArray(data)) {
+			cJSON_Delete(answer);
+			return fd_diag_set(d, FD_ERR_BACKEND, 0, 0,
+					   "exception items: the answer has no "
+					   "data list");
+		}
+		while (cJSON_GetArraySize(data) > 0)
+			cJSON_AddItemToArray(out, cJSON_DetachItemFromArray(
+						     data, 0));
+		rc = !cJSON_IsNumber(total) ||
+		     page * PER_PAGE >= (int)total->valuedouble;
+		cJSON_Delete(answer);
+		if (rc)
+			return 0;
+	}
+	return fd_diag_set(d, FD_ERR_BACKEND, 0, 0, "exception list '%s' has "
+			   "more than %d items", list_id, MAX_PAGES * PER_PAGE);
+}
+
+/* One list: its container, then its items. */
+static int fetch_list(struct kibana *k, const cJSON *ref, cJSON *out,
+		      struct fd_diag *d)
+{
+	const cJSON *lid = cJSON_GetObjectItemCaseSensitive(ref, "list_id");
+	const cJSON *ns = cJSON_GetObjectItemCaseSensitive(ref,
+							   "namespace_type");
+	const char *nst = cJSON_IsString(ns) ? ns->valuestring : "single";
+	char path[1024], l_esc[512], n_esc[64];
+	cJSON *list = NULL;
+	int rc;
+
+	if (!cJSON_IsString(lid))
+		return fd_diag_set(d, FD_ERR_BACKEND, 0, 0, "the rule's "
+				   "exceptions_list has an entry without "
+				   "list_id");
+	snprintf(path, sizeof(path), "%s/api/exception_lists?list_id=%s"
+		 "&namespace_type=%s", k->prefix,
+		 fd_http_escape(lid->valuestring, l_esc, sizeof(l_esc)),
+		 fd_http_escape(nst, n_esc, sizeof(n_esc)));
+	rc = fd_http_json(&k->http, "exception list", "GET", path, NULL,
+			  &list, d);
+	if (rc < 0)
+		return rc;
+	cJSON_AddItemToArray(out, list);
+	return fetch_items(k, lid->valuestring, nst, out, d);
+}
+
+int fd_kibana_fetch_exceptions(void *ctx, const char *rule_id, cJSON **out,
+			       struct fd_diag *d)
+{
+	struct kibana *k = ctx;
+	struct fd_http_resp r;
+	char path[1024], esc[768];
+	cJSON *rule = NULL, *all;
+	const cJSON *refs, *ref;
+	int rc;
+
+	*out = NULL;
+	snprintf(path, sizeof(path), "%s/api/detection_engine/rules?rule_id=%s",
+		 k->prefix, fd_http_escape(rule_id, esc, sizeof(esc)));
+	rc = fd_http_call(&k->http, "rule lookup", "GET", path, NULL, NULL, 0,
+			  &r, d);
+	if (rc == -FD_ERR_NOTFOUND && rule_missing(&r))
+		rc = fd_diag_set(d, FD_ERR_NOTFOUND, 0, 0, "rule '%s' is not "
+				 "installed in space '%s'", rule_id,
+				 k->prefix[0] ? k->prefix + 3 : "default");
+	if (rc == 0 && !(rule = cJSON_ParseWithLength(r.body ? r.body : "",
+						      r.len)))
+		rc = fd_diag_set(d, FD_ERR_BACKEND, 0, 0, "rule lookup: the "
+				 "answer is not JSON");
+	fd_http_resp_free(&r);
+	if (rc < 0)
+		return rc;
+	all = cJSON_CreateArray();
+	refs = cJSON_GetObjectItemCaseSensitive(rule, "exceptions_list");
+	cJSON_ArrayForEach(ref, refs) {
+		if (!all || (rc = fetch_list(k, ref, all, d)) < 0)
+			break;
+	}
+	cJSON_Delete(rule);
+	if (!all || rc < 0) {
+		cJSON_Delete(all);
+		return all ? rc : -FD_ERR_NOMEM;
+	}
+	*out = all;
+	return 0;
 }
 
 void fd_kibana_next_cycle(void *ctx)

@@ -5,7 +5,18 @@
 #ifndef FD_KIBANA_H
 #define FD_KIBANA_H
 
+#include "fd_err.h"
+
 /* Start a new poll cycle: rule states cached so far are read afresh. */
 void fd_kibana_next_cycle(void *ctx);
+
+/*
+ * The exception lists attached to rule_id on the stack, and all their
+ * items, as one JSON array of list and item objects in the API's shapes
+ * (*out, owned by the caller).  A rule without lists gives an empty array.
+ */
+struct cJSON;
+int fd_kibana_fetch_exceptions(void *ctx, const char *rule_id,
+			       struct cJSON **out, struct fd_diag *diag);
 
 #endif
