@@ -23,6 +23,22 @@ int fd_cmd_diff(int argc, char **argv);
 /* Load the rules folder (or file); FD_EXIT_USAGE on error (printed). */
 int fd_cli_load_rules(const char *path, struct fd_ruleset *set);
 
+/*
+ * Load the exception lists: from given (--exceptions) or
+ * $FIREDRILL_EXCEPTIONS, which must exist, else from the "exceptions"
+ * folder beside rules_path when there is one (else *set stays NULL).
+ * FD_EXIT_USAGE on a bad file (printed).
+ */
+struct fd_exc_set;
+int fd_cli_load_exceptions(const char *given, const char *rules_path,
+			   struct fd_exc_set **set);
+
+/* Every list a scenario attaches must be loaded (FD_EXIT_USAGE, printed,
+ * if not); a rule's missing list is a warning (that rule will not run). */
+int fd_cli_check_exceptions(const struct fd_pack *pk,
+			    const struct fd_ruleset *rules,
+			    const struct fd_exc_set *set);
+
 /* Every rule a scenario names must be in set; FD_EXIT_USAGE if not. */
 int fd_cli_check_rules(const struct fd_pack *pk,
 		       const struct fd_ruleset *set);
@@ -43,6 +59,7 @@ struct fd_cli_validate_args {
 	bool quiet;		/* no table, summary only */
 	const struct fd_cli_live *live;	/* live backends' settings
 					   (live_args.h); NULL: none */
+	const struct fd_exc_set *exceptions;	/* embedded: the lists */
 };
 
 struct fd_runrec;

@@ -6,6 +6,7 @@
 
 #include <string.h>
 
+#include "exception.h"
 #include "live_args.h"
 #include "opts.h"
 
@@ -35,7 +36,8 @@ int fd_cmd_run(int argc, char **argv)
 	struct fd_cli_emulate_args ea = { 0 };
 	struct fd_cli_validate_args va = { 0 };
 	struct fd_cli_live live = { 0 };
-	const char *rules_dir = NULL;
+	const char *rules_dir = NULL, *exc_path = NULL, *rules_path = NULL;
+	struct fd_exc_set *exc = NULL;
 	struct fd_ruleset rules = { 0 };
 	struct fd_pack pk;
 	char run_dir[PATH_MAX];
@@ -44,6 +46,7 @@ int fd_cmd_run(int argc, char **argv)
 	int first, status;
 	const struct fd_opt opts[] = {
 		FD_OPT_RULES(&rules_dir),
+		FD_OPT_EXCEPTIONS(&exc_path),
 		FD_OPT_OUT(&ea.out),
 		FD_OPT_BACKEND(&va.backend),
 		FD_OPT_JUNIT(&va.junit),
@@ -84,12 +87,16 @@ int fd_cmd_run(int argc, char **argv)
 			     "stack runs its own rules");
 		status = FD_EXIT_USAGE;
 	}
+	rules_path = fd_cli_data_path(rules_dir, "FIREDRILL_RULES", "rules");
 	if (status == 0 && !live_stack)
-		status = fd_cli_load_rules(fd_cli_data_path(rules_dir,
-						    "FIREDRILL_RULES",
-						    "rules"), &rules);
+		status = fd_cli_load_rules(rules_path, &rules);
 	if (status == 0 && !live_stack)
 		status = fd_cli_check_rules(&pk, &rules);
+	if (status == 0 && !live_stack)
+		status = fd_cli_load_exceptions(exc_path, rules_path, &exc);
+	if (status == 0 && !live_stack)
+		status = fd_cli_check_exceptions(&pk, &rules, exc);
+	va.exceptions = exc;
 	if (status == 0)
 		status = fd_cli_emulate(&pk, &ea, run_dir);
 	if (status == 0 && !ea.dry_run)
@@ -97,6 +104,7 @@ int fd_cmd_run(int argc, char **argv)
 					 &va);
 	if (status == 0 && !ea.dry_run && !va.quiet)
 		fprintf(stderr, "firedrill: reports in %s\n", run_dir);
+	fd_exc_free(exc);
 	fd_ruleset_release(&rules);
 	fd_cli_pack_release(&pk);
 	fd_cli_live_release(&live);

@@ -4,6 +4,7 @@
  */
 #include "cli.h"
 
+#include "exception.h"
 #include "live_args.h"
 #include "opts.h"
 
@@ -32,7 +33,8 @@ int fd_cmd_validate(int argc, char **argv)
 {
 	struct fd_cli_validate_args va = { 0 };
 	struct fd_cli_live live = { 0 };
-	const char *run_dir = NULL, *rules_dir = NULL;
+	const char *run_dir = NULL, *rules_dir = NULL, *exc_path = NULL;
+	struct fd_exc_set *exc = NULL;
 	struct fd_ruleset rules = { 0 };
 	bool shown;
 	int first, status;
@@ -40,6 +42,7 @@ int fd_cmd_validate(int argc, char **argv)
 		{ 0, "run", FD_OPT_STRING, &run_dir, "DIR",
 		  "the run directory to validate (required)" },
 		FD_OPT_RULES(&rules_dir),
+		FD_OPT_EXCEPTIONS(&exc_path),
 		FD_OPT_BACKEND(&va.backend),
 		FD_OPT_JUNIT(&va.junit),
 		FD_OPT_JSON(&va.json),
@@ -72,12 +75,17 @@ int fd_cmd_validate(int argc, char **argv)
 			status = fd_cli_validate(run_dir, NULL, &va);
 		}
 	} else if (status == 0) {
-		status = fd_cli_load_rules(fd_cli_data_path(rules_dir,
-							    "FIREDRILL_RULES",
-							    "rules"), &rules);
+		const char *rp = fd_cli_data_path(rules_dir, "FIREDRILL_RULES",
+						  "rules");
+
+		status = fd_cli_load_rules(rp, &rules);
+		if (status == 0)
+			status = fd_cli_load_exceptions(exc_path, rp, &exc);
+		va.exceptions = exc;
 		if (status == 0)
 			status = fd_cli_validate(run_dir, &rules, &va);
 	}
+	fd_exc_free(exc);
 	fd_ruleset_release(&rules);
 	fd_cli_live_release(&live);
 	return status;

@@ -52,6 +52,8 @@ struct fd_opt {
 	"show what would run; run nothing" }
 #define FD_OPT_QUIET(d, what) { 'q', "quiet", FD_OPT_FLAG, (d), NULL, \
 	(what) }
+#define FD_OPT_EXCEPTIONS(d) { 0, "exceptions", FD_OPT_STRING, (d),	\
+	"PATH", "exception lists (default: the rules' exceptions/)" }
 #define FD_OPT_END { 0, NULL, 0, NULL, NULL, NULL }
 
 struct fd_cmd_help {

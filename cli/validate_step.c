@@ -162,7 +162,8 @@ static int run_backend(const struct fd_backend *be, const char *run_dir,
 		       const struct fd_cli_validate_args *a)
 {
 	struct fd_backend_cfg cfg = { run_dir, rules, rr, NULL,
-				      a->live ? &a->live->cfg : NULL };
+				      a->live ? &a->live->cfg : NULL,
+				      a->exceptions };
 	struct fd_verdicts vs;
 	char msg[1200];
 	struct fd_diag d;
@@ -252,7 +253,9 @@ int fd_cli_validate(const char *run_dir, const struct fd_ruleset *rules,
 	{
 		struct fd_pack pk = { rr.scenarios, rr.nscenarios };
 
-		if (rules && fd_cli_check_rules(&pk, rules)) {
+		if (rules && (fd_cli_check_rules(&pk, rules) ||
+			      fd_cli_check_exceptions(&pk, rules,
+						      a->exceptions))) {
 			fd_runrec_release(&rr);
 			return FD_EXIT_USAGE;
 		}

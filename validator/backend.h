@@ -18,6 +18,8 @@
 
 #include "fd_err.h"
 #include "live.h"
+
+struct fd_exc_set;
 #include "rule.h"
 #include "runrec.h"
 
@@ -34,6 +36,8 @@ struct fd_backend_cfg {
 	const char *alerts_file;	/* embedded: in run_dir; NULL:
 					   "alerts.ndjson" */
 	const struct fd_live_cfg *live;	/* kibana, elasticsearch */
+	const struct fd_exc_set *exceptions;	/* embedded: the lists rules
+						   and scenarios name */
 };
 
 /* Which alerts belong to one expectation: never a time window alone. */
@@ -91,6 +95,11 @@ struct fd_backend {
 	 * backend has no alerts of its own to close. */
 	int (*close_alerts)(void *ctx, const cJSON *alerts, size_t *closed,
 			    struct fd_diag *diag);
+	/* Alerts an exception suppressed that filter f would have claimed:
+	 * how many, and the item behind the first, in words, in buf.  NULL
+	 * where the backend cannot tell (a live stack writes nothing). */
+	size_t (*suppressed)(void *ctx, const struct fd_alert_filter *f,
+			     char *buf, size_t len);
 	void (*close)(void *ctx);
 };
 

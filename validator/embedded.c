@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "detect.h"
+#include "field.h"
 #include "rule.h"
 
 struct embedded {
@@ -25,6 +26,8 @@ struct embedded {
 	bool ingested;
 	cJSON **alerts;
 	size_t nalerts;
+	cJSON **suppressed;	/* alerts an exception silenced */
+	size_t nsuppressed;
 };
 
 static int embedded_open(void *ctx, const struct fd_backend_cfg *cfg,
@@ -41,8 +44,9 @@ static int embedded_open(void *ctx, const struct fd_backend_cfg *cfg,
 	return e->runs ? 0 : -FD_ERR_NOMEM;
 }
 
-static int read_alerts(struct embedded *e, const char *path,
-		       struct fd_diag *diag)
+/* Every JSON line of path into *v (grown). */
+static int read_docs(const char *path, cJSON ***v, size_t *n,
+		     struct fd_diag *diag)
 {
 	FILE *f = fopen(path, "r");
 	char *line = NULL;
@@ -55,46 +59,89 @@ static int read_alerts(struct embedded *e, const char *path,
 				   path, strerror(errno));
 	while ((len = getline(&line, &cap, f)) > 0) {
 		cJSON *a = cJSON_ParseWithLength(line, (size_t)len);
-		cJSON **v;
+		cJSON **grown;
 
 		if (!a)
 			continue;
-		v = realloc(e->alerts, (e->nalerts + 1) * sizeof(*v));
-		if (!v) {
+		grown = realloc(*v, (*n + 1) * sizeof(*grown));
+		if (!grown) {
 			cJSON_Delete(a);
 			rc = -FD_ERR_NOMEM;
 			break;
 		}
-		e->alerts = v;
-		e->alerts[e->nalerts++] = a;
+		*v = grown;
+		(*v)[(*n)++] = a;
 	}
 	free(line);
 	fclose(f);
 	return rc;
 }
 
+/* The lists a scenario attaches (exceptions: in its file). */
+static size_t scenario_lists(void *arg, const char *scenario,
+			     const char *const **ids)
+{
+	const struct fd_runrec *rr = arg;
+
+	for (size_t i = 0; rr && i < rr->nscenarios; i++)
+		if (!strcmp(rr->scenarios[i]->id, scenario)) {
+			*ids = (const char *const *)
+			       rr->scenarios[i]->exceptions.v;
+			return rr->scenarios[i]->exceptions.n;
+		}
+	return 0;
+}
+
+static FILE *open_out(const struct embedded *e, const char *name,
+		      char *path, size_t len, struct fd_diag *diag)
+{
+	FILE *f;
+
+	snprintf(path, len, "%s/%s", e->cfg->run_dir, name);
+	f = fd_fopen_write(path);
+	if (!f)
+		fd_diag_set(diag, FD_ERR_IO, 0, 0, "cannot write '%s': %s",
+			    path, strerror(errno));
+	return f;
+}
+
 static int embedded_ingest(void *ctx, const char *events_path,
 			   struct fd_diag *diag)
 {
 	struct embedded *e = ctx;
-	char path[1024];
-	FILE *out;
+	struct fd_detect_exceptions exc = {
+		.set = e->cfg->exceptions,
+		.scenario_lists = scenario_lists,
+		.arg = (void *)e->cfg->rr,
+	};
+	char path[1024], spath[1024];
+	FILE *out, *sup;
 	int rc;
 
-	snprintf(path, sizeof(path), "%s/%s", e->cfg->run_dir,
-		 e->cfg->alerts_file ? e->cfg->alerts_file : "alerts.ndjson");
-	out = fd_fopen_write(path);
+	out = open_out(e, e->cfg->alerts_file ? e->cfg->alerts_file :
+		       "alerts.ndjson", path, sizeof(path), diag);
 	if (!out)
-		return fd_diag_set(diag, FD_ERR_IO, 0, 0, "cannot write '%s': %s",
-				   path, strerror(errno));
-	rc = fd_detect_file(e->cfg->rules, events_path, out, e->runs, diag);
+		return -FD_ERR_IO;
+	sup = open_out(e, "suppressed.ndjson", spath, sizeof(spath), diag);
+	if (!sup) {
+		fclose(out);
+		return -FD_ERR_IO;
+	}
+	exc.suppressed_out = sup;
+	rc = fd_detect_file_ex(e->cfg->rules, events_path, out, e->runs,
+			       &exc, diag);
 	if (fclose(out) != 0 && rc == 0)
 		rc = fd_diag_set(diag, FD_ERR_IO, 0, 0, "cannot write '%s'",
 				 path);
+	if (fclose(sup) != 0 && rc == 0)
+		rc = fd_diag_set(diag, FD_ERR_IO, 0, 0, "cannot write '%s'",
+				 spath);
 	if (rc < 0)
 		return rc;
 	e->ingested = true;
-	return read_alerts(e, path, diag);
+	rc = read_docs(path, &e->alerts, &e->nalerts, diag);
+	return rc < 0 ? rc : read_docs(spath, &e->suppressed,
+				       &e->nsuppressed, diag);
 }
 
 static int embedded_search(void *ctx, const struct fd_alert_filter *f,
@@ -163,6 +210,34 @@ static int embedded_rule_state(void *ctx, const char *rule_id, int version,
 	return 0;
 }
 
+static size_t embedded_suppressed(void *ctx, const struct fd_alert_filter *f,
+				  char *buf, size_t len)
+{
+	struct embedded *e = ctx;
+	size_t n = 0;
+
+	for (size_t i = 0; i < e->nsuppressed; i++) {
+		const cJSON *a = e->suppressed[i];
+
+		if (!fd_alert_filter_match(f, a))
+			continue;
+		if (n++ == 0) {
+			const char *item = fd_field_string(a,
+				"firedrill.suppressed_by.item_id");
+			const char *list = fd_field_string(a,
+				"firedrill.suppressed_by.list_id");
+			const char *name = fd_field_string(a,
+				"firedrill.suppressed_by.name");
+
+			snprintf(buf, len, "item '%s'%s%s%s of list '%s'",
+				 item ? item : "?", name ? " (" : "",
+				 name ? name : "", name ? ")" : "",
+				 list ? list : "?");
+		}
+	}
+	return n;
+}
+
 static void embedded_close(void *ctx)
 {
 	struct embedded *e = ctx;
@@ -170,6 +245,9 @@ static void embedded_close(void *ctx)
 	for (size_t i = 0; i < e->nalerts; i++)
 		cJSON_Delete(e->alerts[i]);
 	free(e->alerts);
+	for (size_t i = 0; i < e->nsuppressed; i++)
+		cJSON_Delete(e->suppressed[i]);
+	free(e->suppressed);
 	free(e->runs);
 }
 
@@ -181,5 +259,6 @@ const struct fd_backend fd_backend_embedded = {
 	.ingest = embedded_ingest,
 	.search_alerts = embedded_search,
 	.rule_state = embedded_rule_state,
+	.suppressed = embedded_suppressed,
 	.close = embedded_close,
 };

@@ -135,6 +135,9 @@ static int set_auth(struct fd_http *h, const struct fd_live_cfg *cfg,
 		snprintf(h->auth, sizeof(h->auth),
 			 "Authorization: ApiKey %s", h->encoded);
 		h->secrets[0] = cfg->api_key;
+		/* the key part of "id:key" is the secret half */
+		if (strchr(cfg->api_key, ':'))
+			h->secrets[2] = strchr(cfg->api_key, ':') + 1;
 	} else if (cfg->user && *cfg->user) {
 		if (!cfg->password || strlen(cfg->password) < 4)
 			return fd_diag_set(d, FD_ERR_INVALID, 0, 0,
@@ -404,6 +407,26 @@ static int transport_error(const char *what, CURLcode cc, const char *eb,
 			   hint);
 }
 
+/* Overwrite every secret in an answer, in place and before anything is
+ * cut from it: a server that echoes the request must not get the key
+ * into a message, whole or in part. */
+static void mask_answer(const struct fd_http *h, struct fd_http_resp *r)
+{
+	for (size_t i = 0; r->body && i < 3; i++) {
+		const char *s = h->secrets[i];
+		size_t sl = s ? strlen(s) : 0;
+		char *at = r->body;
+
+		if (sl < 4)
+			continue;
+		while ((at = memmem(at, r->len - (size_t)(at - r->body), s,
+				    sl))) {
+			memset(at, '*', sl);
+			at += sl;
+		}
+	}
+}
+
 int fd_http_call(struct fd_http *h, const char *what, const char *method,
 		 const char *path, const char *ctype, const char *body,
 		 size_t len, struct fd_http_resp *resp, struct fd_diag *d)
@@ -451,12 +474,13 @@ int fd_http_call(struct fd_http *h, const char *what, const char *method,
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, NULL);
 	curl_slist_free_all(extra);
+	mask_answer(h, resp);
 	if (cc != CURLE_OK)
 		rc = transport_error(what, cc, eb, d);
 	else if (resp->status < 200 || resp->status > 299)
 		rc = status_error(what, resp, d);
 	if (rc < 0)
-		fd_http_scrub(d->msg, sizeof(d->msg), h->secrets, 2);
+		fd_http_scrub(d->msg, sizeof(d->msg), h->secrets, 3);
 	return rc;
 }
 
@@ -486,7 +510,7 @@ int fd_http_json(struct fd_http *h, const char *what, const char *method,
 		rc = fd_diag_set(d, FD_ERR_BACKEND, 0, 0,
 				 "%s: the answer is not JSON (%zu bytes%s%s)",
 				 what, r.len, seen[0] ? ": " : "", seen);
-		fd_http_scrub(d->msg, sizeof(d->msg), h->secrets, 2);
+		fd_http_scrub(d->msg, sizeof(d->msg), h->secrets, 3);
 	}
 	fd_http_resp_free(&r);
 	return rc;

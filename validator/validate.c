@@ -20,6 +20,8 @@
 
 #define DEFAULT_INGEST_MARGIN_S 120.0
 #define TIME_SLACK_S 1.0
+#define REFRESH_S 2.0		/* Elasticsearch's default refresh, 1 s,
+				   and a margin */
 
 struct pending {
 	const struct fd_runrec *rr;
@@ -31,6 +33,9 @@ struct pending {
 	double ev_from, ev_to;		/* the scenario's event times */
 	double deadline;		/* monotonic seconds */
 	double started;			/* monotonic: validation began */
+	double covered_since;		/* monotonic: when a state that
+					   covers the events was first read;
+					   < 0: not yet */
 	bool deadline_from_rule;	/* set from the live rule's schedule
 					   when it is first read */
 	double margin;			/* the ingest margin */
@@ -43,6 +48,7 @@ struct pending {
 	int rule_version;
 	bool other_version;		/* for a version the stack does not
 					   run: no verdict */
+	char note[320];			/* "; 1 suppressed by item ..." */
 	bool done;
 };
 
@@ -344,6 +350,21 @@ static bool state_covers(const struct fd_rule_state *st,
 	       st->covered_to >= p->ev_to + p->settle;
 }
 
+/*
+ * Covered, and long enough ago that the covering run's alerts are
+ * searchable: Kibana writes alerts without waiting for a refresh (unless
+ * the rule has actions), so a search right after the run may miss them.
+ * The wait is the refresh interval, bounded by the ingest margin.
+ */
+static bool state_proves(const struct fd_rule_state *st,
+			 const struct pending *p)
+{
+	double wait = p->settle < REFRESH_S ? p->settle : REFRESH_S;
+
+	return state_covers(st, p) && p->covered_since >= 0 &&
+	       mono_now() - p->covered_since >= wait;
+}
+
 /* Why a negative cannot be proven from this rule state. */
 static void state_gap(const struct fd_rule_state *st,
 		      const struct pending *p, char *buf, size_t len)
@@ -352,6 +373,9 @@ static void state_gap(const struct fd_rule_state *st,
 
 	if (!st->found)
 		snprintf(buf, len, "the rule is not on the backend");
+	else if (state_covers(st, p))
+		snprintf(buf, len, "the run that covers the events was seen "
+			 "too late for its alerts to be surely searchable");
 	else if (st->unknown)
 		snprintf(buf, len, "the rule's runs cannot be seen: %s",
 			 st->message);
@@ -402,10 +426,10 @@ static bool decide_negative(struct fd_verdicts *vs, struct pending *p,
 			    "'%s')", al->n, name ? name : "?")->alerts = al->n;
 		return true;
 	}
-	if (state_covers(st, p)) {
+	if (state_proves(st, p)) {
 		add_verdict(vs, p, FD_PASS, check,
 			    "no alert; the rule ran successfully over the "
-			    "events' window");
+			    "events' window%s", p->note);
 		return true;
 	}
 	/* A later run may still prove it; a disabled rule or a failed run
@@ -433,7 +457,7 @@ static bool decide_positive(struct fd_verdicts *vs, struct pending *p,
 	 * events; "at least" is settled once reached, and with no view of
 	 * the rule's runs there is nothing better to wait for. */
 	bool settled = final || ex->count_op == FD_COUNT_AT_LEAST ||
-		       st->unknown || state_covers(st, p);
+		       st->unknown || state_proves(st, p);
 	struct fd_verdict *v;
 
 	count_check(ex, check, sizeof(check));
@@ -458,11 +482,11 @@ static bool decide_positive(struct fd_verdicts *vs, struct pending *p,
 		}
 		if (!enough) {
 			add_verdict(vs, p, FD_FAIL, check,
-				    "expected %s%ld alert%s, got %zu",
+				    "expected %s%ld alert%s, got %zu%s",
 				    ex->count_op == FD_COUNT_AT_LEAST ?
 				    "at least " : "", ex->count,
-				    ex->count == 1 ? "" : "s", al->n)->alerts =
-				al->n;
+				    ex->count == 1 ? "" : "s", al->n,
+				    p->note)->alerts = al->n;
 			if (al->n)
 				check_attributes(vs, p, al);
 			else
@@ -644,6 +668,7 @@ static void init_pending(struct pending *p, const struct fd_runrec *rr,
 	p->filter.from = p->ev_from - TIME_SLACK_S;
 	p->filter.to = p->ev_to + TIME_SLACK_S;
 	p->started = mono_now();
+	p->covered_since = -1;
 	p->deadline = p->started + default_deadline(p, opts);
 	p->deadline_from_rule = !rule && !ex->deadline_ms &&
 				!(opts && opts->deadline_s > 0);
@@ -937,8 +962,21 @@ static bool decide(struct poll *pl, struct fd_verdicts *vs,
 			p->ex->count == 0;
 	bool done;
 
+	struct fd_alert_filter f = p->filter;
+	char what[256];
+	size_t n;
+
 	if (!pl->offline && decide_by_rule(vs, p, st))
 		return true;
+	/* Say which exception item silenced what would have been an
+	 * alert: the proof of a suppression, or the cause of a miss. */
+	f.scenario = p->frag;
+	n = pl->be->suppressed ? pl->be->suppressed(pl->ctx, &f, what,
+						    sizeof(what)) : 0;
+	p->note[0] = '\0';
+	if (n)
+		snprintf(p->note, sizeof(p->note), "; %zu suppressed by "
+			 "exception %s", n, what);
 	done = negative ? decide_negative(vs, p, al, st, final) :
 	       decide_positive(vs, p, al, st, final);
 	if (done)
@@ -947,18 +985,26 @@ static bool decide(struct poll *pl, struct fd_verdicts *vs,
 }
 
 /* One poll cycle over every pending item; returns how many remain. */
+/*
+ * One poll cycle over every pending item; returns how many remain.  The
+ * rule states are read before the alert search: a run that the state
+ * shows finished has written its alerts, so a search made after it sees
+ * them (once the index has refreshed: see covered_since).
+ */
 static size_t poll_cycle(struct poll *pl, struct fd_verdicts *vs,
 			 struct pending *ps, size_t np)
 {
 	struct fd_alert_filter *f = calloc(np, sizeof(*f));
 	struct fd_alert_list *al = calloc(np, sizeof(*al));
+	struct fd_rule_state *st = calloc(np, sizeof(*st));
 	size_t *idx = calloc(np, sizeof(*idx));
 	size_t nf = 0, left = 0, k;
 	struct fd_diag d;
-	int rc;
+	double read_at;
+	int rc = 0;
 
 	fd_diag_clear(&d);
-	if (!f || !al || !idx) {
+	if (!f || !al || !idx || !st) {
 		fd_diag_set(&d, FD_ERR_NOMEM, 0, 0, "out of memory");
 		backend_failed(vs, ps, np, &d, 1);
 		goto out;
@@ -970,27 +1016,23 @@ static size_t poll_cycle(struct poll *pl, struct fd_verdicts *vs,
 			/* frag lives in the item, which may have moved */
 			f[nf++].scenario = ps[i].frag;
 		}
-	rc = pl->be->search_alerts(pl->ctx, f, nf, al, &d);
+	read_at = mono_now();
+	for (k = 0; k < nf && rc == 0; k++)
+		rc = pl->be->rule_state(pl->ctx, ps[idx[k]].ex->rule_id,
+					ps[idx[k]].filter.version, &st[k], &d);
+	if (rc == 0)
+		rc = pl->be->search_alerts(pl->ctx, f, nf, al, &d);
 	if (rc < 0) {
 		left = request_failed(pl, vs, ps, np, rc, &d) ? nf : 0;
 		goto out;
 	}
 	for (k = 0; k < nf; k++) {
 		struct pending *p = &ps[idx[k]];
-		struct fd_rule_state st;
 
-		memset(&st, 0, sizeof(st));
-		rc = pl->be->rule_state(pl->ctx, p->ex->rule_id,
-					p->filter.version, &st, &d);
-		if (rc < 0)
-			break;
-		p->done = decide(pl, vs, p, &al[k], &st);
+		if (state_covers(&st[k], p) && p->covered_since < 0)
+			p->covered_since = read_at;
+		p->done = decide(pl, vs, p, &al[k], &st[k]);
 		left += !p->done;
-	}
-	if (k < nf) {
-		left = request_failed(pl, vs, ps, np, rc, &d) ?
-		       left + (nf - k) : 0;
-		goto out;
 	}
 	pl->failures = 0;
 	pl->retry_after = 0;
@@ -999,6 +1041,7 @@ out:
 		fd_alert_list_release(&al[k]);
 	free(f);
 	free(al);
+	free(st);
 	free(idx);
 	return left;
 }

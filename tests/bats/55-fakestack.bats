@@ -673,3 +673,332 @@ print(first["method"], first["status"], first["fault"],
 	run body_field hits.total.value
 	assert_output "$count"
 }
+
+# ------------------------------------------------------ exception lists
+
+EXCEPTIONS=/api/exception_lists
+EXCEPTION_ITEM=/api/exception_lists/items
+EXCEPTION_FIND=/api/exception_lists/items/_find
+UUID_SHAPE='^[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}$'
+
+# write_exceptions DIR: DIR/exceptions.ndjson, a Kibana export of the
+# single list ci-allow (three items, the summary line last), and
+# DIR/endpoint.json, the agnostic endpoint_list with one item as a
+# pretty-printed array.  Both leave out most of what Kibana adds.
+write_exceptions() {
+	python3 - "$1/exceptions.ndjson" <<'PY'
+import json, sys
+
+def item(item_id, entry, **extra):
+    return dict(list_id="ci-allow", item_id=item_id, name=item_id,
+                description="d", entries=[entry], **extra)
+
+lines = [
+    {"list_id": "ci-allow", "name": "CI allowlist",
+     "description": "CI hosts", "type": "detection",
+     "namespace_type": "single"},
+    item("ci-host", {"field": "host.name", "type": "match_any",
+                     "operator": "included",
+                     "value": ["ci-mac-01", "ci-mac-02"]},
+         type="simple", namespace_type="single"),
+    item("ci-osascript", {"field": "process.name", "type": "match",
+                          "operator": "included", "value": "osascript"},
+         comments=[{"comment": "the CI beeps"}]),
+    item("ci-parent", {"field": "process.parent.name", "type": "exists",
+                       "operator": "included"},
+         id="0b5e7a52-6c1d-4f2e-9a63-2f1d0c9e8b47", tags=["ci"]),
+    {"exported_exception_list_count": 1,
+     "exported_exception_list_item_count": 3,
+     "missing_exception_list_item_count": 0,
+     "missing_exception_list_items": [], "missing_exception_lists": [],
+     "missing_exception_lists_count": 0},
+]
+with open(sys.argv[1], "w", encoding="utf-8") as stream:
+    for line in lines:
+        stream.write(json.dumps(line) + "\n")
+PY
+	cat >"$1/endpoint.json" <<'JSON'
+[
+  {"list_id": "endpoint_list", "id": "endpoint_list", "type": "endpoint",
+   "namespace_type": "agnostic", "name": "Endpoint Security Exception List",
+   "description": "Endpoint Security Exception List"},
+  {"list_id": "endpoint_list", "item_id": "ep-codesign", "name": "signed",
+   "description": "d", "os_types": ["macos"],
+   "entries": [{"field": "process.code_signature.trusted", "type": "match",
+                "operator": "included", "value": "true"}]}
+]
+JSON
+}
+
+start_exception_stack() {
+	write_exceptions "$SCRATCH"
+	start_stack --exceptions "$SCRATCH/exceptions.ndjson" \
+		--exceptions "$SCRATCH/endpoint.json" "$@"
+}
+
+@test "an exception list container comes back with Kibana's fields added" {
+	start_exception_stack
+	run kibana_call GET "$EXCEPTIONS?list_id=ci-allow&namespace_type=single"
+	assert_line "HTTP 200"
+	run body_field name
+	assert_output "CI allowlist"
+	run body_field type
+	assert_output detection
+	run body_field namespace_type
+	assert_output single
+	run body_field tags
+	assert_output "[]"
+	run body_field os_types
+	assert_output "[]"
+	run body_field immutable
+	assert_output false
+	run body_field _version
+	assert_output --regexp '^[A-Za-z0-9+/=]+$'
+	run body_field tie_breaker_id
+	assert_output --regexp "$UUID_SHAPE"
+	run body_field created_at
+	assert_output --regexp \
+		'^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}\.[0-9]{3}Z$'
+	run body_field id
+	assert_output --regexp "$UUID_SHAPE"
+	local id=$output
+	# The id finds it too; namespace_type defaults to single.
+	run kibana_call GET "$EXCEPTIONS?id=$id"
+	assert_line "HTTP 200"
+	run body_field list_id
+	assert_output ci-allow
+	# The file's own id is kept.
+	run kibana_call GET \
+		"$EXCEPTIONS?list_id=endpoint_list&namespace_type=agnostic"
+	assert_line "HTTP 200"
+	run body_field id
+	assert_output endpoint_list
+	run body_field type
+	assert_output endpoint
+	# Like every versioned route, it needs elastic-api-version.
+	run stack_call GET "$EXCEPTIONS?list_id=ci-allow"
+	assert_line "HTTP 400"
+}
+
+@test "exception items come back whole, with Kibana's fields added" {
+	start_exception_stack
+	run kibana_call GET "$EXCEPTION_ITEM?item_id=ci-osascript"
+	assert_line "HTTP 200"
+	run body_field list_id
+	assert_output ci-allow
+	run body_field type
+	assert_output simple
+	run body_field namespace_type
+	assert_output single
+	run body_field entries.0
+	assert_output '{"field": "process.name", "type": "match",'$(
+		)' "operator": "included", "value": "osascript"}'
+	run body_field comments.0.comment
+	assert_output "the CI beeps"
+	run body_field comments.0.created_by
+	assert_output elastic
+	run body_field id
+	assert_output --regexp "$UUID_SHAPE"
+	run body_field tie_breaker_id
+	assert_output --regexp "$UUID_SHAPE"
+	run body_field _version
+	refute_output "<missing>"
+	run kibana_call GET "$EXCEPTION_ITEM?item_id=ci-parent"
+	run body_field id
+	assert_output 0b5e7a52-6c1d-4f2e-9a63-2f1d0c9e8b47
+	run body_field tags
+	assert_output '["ci"]'
+	run body_field comments
+	assert_output "[]"
+	# An item without namespace_type takes its list's.
+	run kibana_call GET "$EXCEPTION_ITEM?item_id=ep-codesign"
+	assert_line "HTTP 404"
+	run kibana_call GET \
+		"$EXCEPTION_ITEM?item_id=ep-codesign&namespace_type=agnostic"
+	assert_line "HTTP 200"
+	run body_field os_types
+	assert_output '["macos"]'
+}
+
+@test "single lists live in the served space; agnostic ones in every space" {
+	start_exception_stack --space ci
+	run kibana_call GET "/s/ci$EXCEPTIONS?list_id=ci-allow"
+	assert_line "HTTP 200"
+	run kibana_call GET "$EXCEPTIONS?list_id=ci-allow"
+	assert_line "HTTP 404"
+	run kibana_call GET "$EXCEPTION_FIND?list_id=ci-allow"
+	assert_line "HTTP 404"
+	run kibana_call GET \
+		"$EXCEPTIONS?list_id=endpoint_list&namespace_type=agnostic"
+	assert_line "HTTP 200"
+	run kibana_call GET \
+		"/s/other$EXCEPTION_FIND?list_id=endpoint_list&$(
+		)namespace_type=agnostic"
+	assert_line "HTTP 200"
+	run body_field total
+	assert_output 1
+}
+
+@test "_find returns the list's items in load order, a page at a time" {
+	start_exception_stack
+	run kibana_call GET \
+		"$EXCEPTION_FIND?list_id=ci-allow&namespace_type=single"
+	assert_line "HTTP 200"
+	run body_field page
+	assert_output 1
+	run body_field per_page
+	assert_output 20
+	run body_field total
+	assert_output 3
+	run body_field data.2.item_id
+	assert_output ci-parent
+	local page want
+	for page in 1 2 3 4; do
+		want=$(sed -n "${page}p" <<<$'ci-host\nci-osascript\nci-parent')
+		kibana_call GET \
+			"$EXCEPTION_FIND?list_id=ci-allow&per_page=1&page=$page" \
+			>/dev/null
+		run body_field total
+		assert_output 3
+		run body_field page
+		assert_output "$page"
+		run body_field per_page
+		assert_output 1
+		run body_field data.0.item_id
+		assert_output "${want:-<missing>}"
+		run body_field data.1
+		assert_output "<missing>"
+	done
+}
+
+@test "_find takes several lists, paired with as many namespace types" {
+	start_exception_stack
+	run kibana_call GET "$EXCEPTION_FIND?list_id=ci-allow,endpoint_list&$(
+		)namespace_type=single,agnostic&per_page=2&page=2"
+	assert_line "HTTP 200"
+	run body_field total
+	assert_output 4
+	run body_field data.1.item_id
+	assert_output ep-codesign
+	# One existing list is enough; the missing one adds nothing.
+	run kibana_call GET "$EXCEPTION_FIND?list_id=ci-allow,no-such-list&$(
+		)namespace_type=single,single"
+	assert_line "HTTP 200"
+	run body_field total
+	assert_output 3
+	run kibana_call GET "$EXCEPTION_FIND?list_id=ci-allow,endpoint_list"
+	assert_line "HTTP 400"
+	run body_field message
+	assert_output --partial "Expected list_id length: 2 to equal"
+	run kibana_call GET "$EXCEPTION_FIND?list_id=ci-allow&per_page=0"
+	assert_line "HTTP 400"
+	run kibana_call GET "$EXCEPTION_FIND?list_id=ci-allow&per_page=10001"
+	assert_line "HTTP 400"
+	run body_field message
+	assert_output --partial "Result window is too large"
+	run kibana_call GET "$EXCEPTION_FIND?list_id=ci-allow&per_page=10000"
+	assert_line "HTTP 200"
+}
+
+@test "an unknown exception list or item gets the Security Solution 404" {
+	start_exception_stack
+	run kibana_call GET "$EXCEPTIONS?list_id=no-such-list"
+	assert_line "HTTP 404"
+	run cat "$SCRATCH/last.body"
+	assert_output '{"message": "exception list list_id: \"no-such-list\"'$(
+		)' does not exist", "status_code": 404}'
+	# The list exists, but in the other namespace.
+	run kibana_call GET "$EXCEPTIONS?list_id=ci-allow&namespace_type=agnostic"
+	assert_line "HTTP 404"
+	# _find words it as Kibana's handler does, with "id".
+	run kibana_call GET "$EXCEPTION_FIND?list_id=no-such-list"
+	assert_line "HTTP 404"
+	run cat "$SCRATCH/last.body"
+	assert_output '{"message": "exception list id: \"no-such-list\"'$(
+		)' does not exist", "status_code": 404}'
+	run kibana_call GET "$EXCEPTION_ITEM?item_id=no-such-item"
+	assert_line "HTTP 404"
+	run body_field message
+	assert_output 'exception list item item_id: "no-such-item" does not exist'
+	run kibana_call GET "$EXCEPTIONS"
+	assert_line "HTTP 400"
+	run body_field message
+	assert_output "id or list_id required"
+}
+
+@test "--rule-exceptions adds the list to the rule's exceptions_list" {
+	write_exceptions "$SCRATCH"
+	# A rule that already names the endpoint list keeps it, once.
+	python3 - "$V107" "$SCRATCH/rule.json" <<'PY'
+import json, sys
+rule = json.load(open(sys.argv[1]))
+rule["exceptions_list"] = [{"id": "endpoint_list",
+                            "list_id": "endpoint_list",
+                            "type": "endpoint",
+                            "namespace_type": "agnostic"}]
+json.dump(rule, open(sys.argv[2], "w"))
+PY
+	start_stack --rules "$SCRATCH/rule.json" \
+		--exceptions "$SCRATCH/exceptions.ndjson" \
+		--exceptions "$SCRATCH/endpoint.json" \
+		--rule-exceptions ci-allow --rule-exceptions endpoint_list
+	kibana_call GET "$EXCEPTIONS?list_id=ci-allow" >/dev/null
+	local id
+	id=$(body_field id)
+	run kibana_call GET "$RULES?rule_id=$SEED_RULE"
+	assert_line "HTTP 200"
+	run body_field exceptions_list.0.list_id
+	assert_output endpoint_list
+	run body_field exceptions_list.1
+	assert_output '{"id": "'"$id"'", "list_id": "ci-allow",'$(
+		)' "type": "detection", "namespace_type": "single"}'
+	run body_field exceptions_list.2
+	assert_output "<missing>"
+}
+
+@test "an orphan item or an unknown --rule-exceptions list stops start-up" {
+	write_exceptions "$SCRATCH"
+	tail -n +2 "$SCRATCH/exceptions.ndjson" >"$SCRATCH/orphans.ndjson"
+	run timeout 10 python3 -S "$FAKESTACK" --port-file "$SCRATCH/p" \
+		--exceptions "$SCRATCH/orphans.ndjson"
+	assert_status 2
+	assert_output --partial "belongs to list ci-allow (single)"
+	run timeout 10 python3 -S "$FAKESTACK" --port-file "$SCRATCH/p" \
+		--exceptions "$SCRATCH/exceptions.ndjson" \
+		--rule-exceptions no-such-list
+	assert_status 2
+	assert_output --partial "--rule-exceptions no-such-list"
+}
+
+@test "--fault-route exceptions faults only the exception routes" {
+	write_exceptions "$SCRATCH"
+	launch_stack "$SCRATCH" only --rules "$V107" \
+		--exceptions "$SCRATCH/exceptions.ndjson" \
+		--fault 503 --fault-route exceptions
+	launch_stack "$SCRATCH" any --rules "$V107" \
+		--exceptions "$SCRATCH/exceptions.ndjson" --fault 429:3
+	await_stack "$SCRATCH" only
+	run kibana_call GET "$EXCEPTIONS?list_id=ci-allow"
+	assert_line "HTTP 503"
+	run body_field error
+	assert_output "Service Unavailable"
+	run kibana_call GET "$EXCEPTION_FIND?list_id=ci-allow"
+	assert_line "HTTP 503"
+	run kibana_call GET "$EXCEPTION_ITEM?item_id=ci-host"
+	assert_line "HTTP 503"
+	run kibana_call GET "$RULES?rule_id=$SEED_RULE"
+	assert_line "HTTP 200"
+	run python3 -c '
+import json, sys
+for line in open(sys.argv[1]):
+    entry = json.loads(line)
+    print(entry["path"], entry["status"], entry["fault"])' \
+		"$SCRATCH/only.log"
+	assert_line "$EXCEPTION_FIND 503 503"
+	assert_line "$RULES 200 None"
+	# The default route, any, takes them in too.
+	await_stack "$SCRATCH" any
+	run kibana_call GET "$EXCEPTION_FIND?list_id=ci-allow"
+	assert_line "HTTP 429"
+	assert_line "retry-after: 3"
+}

@@ -200,7 +200,7 @@ pack_stack() {
 		"$(run_dir pack)" --backend kibana --kibana-url "$STACK_URL" \
 		--retries 1
 	assert_status 3
-	assert_output --partial "[redacted]"
+	assert_output --partial "ApiKey ****"
 	refute_output --partial "plain-secret-4242"
 	refute_output --partial "$encoded"
 }

@@ -82,14 +82,14 @@ assert_failed_safely() {
 	pair_stack --api-key "cmlnaHQta2V5LTEyMzQ="
 	FIREDRILL_API_KEY="d3Jvbmcta2V5LTk5OTk=" validate_faulty
 	assert_failed_safely "credentials refused"
-	[ "$(stack_requests signals/search)" -eq 1 ]
+	[ "$(stack_requests /api/)" -eq 1 ]
 }
 
 @test "403: missing privileges, ERROR at once, no retry" {
 	pair_stack --fault 403
 	validate_faulty
 	assert_failed_safely "missing privileges"
-	[ "$(stack_requests signals/search)" -eq 1 ]
+	[ "$(stack_requests /api/)" -eq 1 ]
 }
 
 @test "404 on the search route: ERROR at once" {
@@ -100,7 +100,7 @@ assert_failed_safely() {
 }
 
 @test "429 with Retry-After: the validator waits as told, then succeeds" {
-	pair_stack --fault 429:1 --fault-times 1
+	pair_stack --fault 429:1 --fault-times 1 --fault-route search
 	validate_faulty
 	assert_status 0
 	python3 - "$SCRATCH/stack.log" <<'PY'
@@ -112,7 +112,7 @@ PY
 }
 
 @test "429 that never ends: ERROR after the retries" {
-	pair_stack --fault 429:0
+	pair_stack --fault 429:0 --fault-route search
 	validate_faulty
 	assert_failed_safely "HTTP 429"
 	[ "$(stack_requests signals/search)" -eq 3 ]
@@ -142,25 +142,25 @@ PY
 }
 
 @test "malformed JSON is an ERROR" {
-	pair_stack --fault badjson
+	pair_stack --fault badjson --fault-route search
 	validate_faulty
 	assert_failed_safely "not JSON"
 }
 
 @test "an empty answer is an ERROR" {
-	pair_stack --fault empty
+	pair_stack --fault empty --fault-route search
 	validate_faulty
 	assert_failed_safely "not JSON"
 }
 
 @test "a truncated answer is an ERROR" {
-	pair_stack --fault truncated
+	pair_stack --fault truncated --fault-route search
 	validate_faulty
 	assert_failed_safely "alert search"
 }
 
 @test "a connection dropped mid-body is an ERROR" {
-	pair_stack --fault drop
+	pair_stack --fault drop --fault-route search
 	validate_faulty
 	assert_failed_safely "alert search"
 }
@@ -178,7 +178,7 @@ PY
 	RUN_DIR=$(run_dir pair)
 	live_validate "$RUN_DIR" --backend kibana --kibana-url "$url" \
 		--junit "$SCRATCH/live.xml" --retries 1
-	assert_failed_safely "alert search"
+	assert_failed_safely "Couldn't connect"
 }
 
 @test "TLS with an unknown CA is an ERROR at once; with --ca-file it passes" {
@@ -187,7 +187,7 @@ PY
 		--tls-key "$SCRATCH/ca/server.key"
 	validate_faulty
 	assert_failed_safely "--ca-file"
-	[ "$(stack_requests signals/search)" -eq 0 ]
+	[ "$(stack_requests /api/)" -eq 0 ]
 	rm -rf "$SCRATCH/pair"
 	validate_faulty --ca-file "$SCRATCH/ca/ca.pem"
 	assert_status 0
@@ -211,4 +211,68 @@ PY
 	start_stack --alerts "$FILE_SCRATCH/pair.alerts.ndjson"
 	validate_faulty
 	assert_failed_safely "not installed"
+}
+
+# echo_server PAD: a server that answers every request 500 with the
+# request's Authorization header at offset PAD of its message, so a cut
+# of the message falls inside the key.
+echo_server() {
+	python3 - "$1" "$SCRATCH/echo.port" <<'PY' &
+import http.server, json, os, sys
+pad, port_file = int(sys.argv[1]), sys.argv[2]
+class Echo(http.server.BaseHTTPRequestHandler):
+    def answer(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        self.rfile.read(n)
+        body = json.dumps({"statusCode": 500, "error": "x", "message":
+                           "x" * pad + self.headers.get("Authorization", "")})
+        self.send_response(500)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body.encode())
+    do_GET = do_POST = answer
+    def log_message(self, *a):
+        pass
+srv = http.server.HTTPServer(("127.0.0.1", 0), Echo)
+with open(port_file + ".tmp", "w") as f:
+    f.write(str(srv.server_address[1]))
+os.rename(port_file + ".tmp", port_file)
+srv.serve_forever()
+PY
+	ECHO_PID=$!
+	local i
+	for i in $(seq 100); do
+		[ -s "$SCRATCH/echo.port" ] && break
+		sleep 0.05
+	done
+	ECHO_URL="http://127.0.0.1:$(cat "$SCRATCH/echo.port")"
+}
+
+@test "a key that a long server message cuts in half is still never printed" {
+	local key='key-id:a-long-secret-value-0123456789abcdef' pad encoded
+	encoded=$(printf '%s' "$key" | base64 -w0)
+	for pad in 360 375 385 395 470 490; do
+		rm -f "$SCRATCH/echo.port"
+		echo_server "$pad"
+		RUN_DIR=$(run_dir pair)
+		FIREDRILL_API_KEY="$key" live_validate "$RUN_DIR" \
+			--backend kibana --kibana-url "$ECHO_URL" --retries 0 \
+			--junit "$SCRATCH/live.xml"
+		kill "$ECHO_PID"
+		assert_status 3
+		# no 12 characters in a row of the key, in either form
+		python3 - "$key" "$encoded" "$output" "$RUN_DIR/report.json" \
+			"$SCRATCH/live.xml" "$SCRATCH/live.json" <<'PY'
+import sys
+key, enc, out = sys.argv[1], sys.argv[2], sys.argv[3]
+texts = [out] + [open(p).read() for p in sys.argv[4:]]
+for secret in (key, enc):
+    for i in range(len(secret) - 11):
+        part = secret[i:i + 12]
+        for t in texts:
+            assert part not in t, "leaked: " + part
+PY
+		rm -rf "$SCRATCH/pair"
+	done
 }

@@ -17,6 +17,9 @@ How it works:
     both Kibana's alert search and Elasticsearch's _search.  A query is
     compiled into a predicate first, so a bad query is refused even when
     there is nothing to search.
+  * Exception lists and items (API JSON or Kibana's NDJSON export) are
+    served read-only by the exception_lists routes; --rule-exceptions
+    links a list into every rule's exceptions_list.
   * _bulk writes documents into an in-memory store; `update` actions edit
     the alerts themselves, like closing them through Kibana does.
   * Faults are chosen per request, before authentication, as a proxy or
@@ -62,7 +65,8 @@ ES_HEADERS = [("X-elastic-product", "Elasticsearch")]
 
 FAULT_KINDS = ("slow", "401", "403", "404", "429", "500", "502", "503",
                "badjson", "truncated", "drop", "echo-auth", "empty")
-FAULT_ROUTES = ("search", "rules", "bulk", "status", "any")
+FAULT_ROUTES = ("search", "rules", "bulk", "status", "exceptions",
+                "any")
 RULE_STATES = ("succeeded", "disabled", "failed", "partial", "gap",
                "stale", "never-ran", "running", "legacy", "legacy-failed")
 WORKFLOW_STATUSES = ("open", "closed", "acknowledged", "in-progress")
@@ -134,6 +138,16 @@ class QueryError(Exception):
 
 def parsing_error(reason):
     return QueryError("parsing_exception", reason)
+
+
+def result_window_error(window):
+    return QueryError(
+        "search_phase_execution_exception",
+        "Result window is too large, from + size must be less than "
+        "or equal to: [%d] but was [%d]. See the scroll api for a more "
+        "efficient way to request large data sets. This limit can be "
+        "set by changing the [index.max_result_window] index level "
+        "setting." % (MAX_RESULT_WINDOW, window))
 
 
 # ------------------------------------------------------------------ time
@@ -882,13 +896,7 @@ def search(entries, shards, body, started):
     size = int_param(body, "size", 10)
     offset = int_param(body, "from", 0)
     if offset + size > MAX_RESULT_WINDOW:
-        raise QueryError(
-            "search_phase_execution_exception",
-            "Result window is too large, from + size must be less than "
-            "or equal to: [%d] but was [%d]. See the scroll api for a more "
-            "efficient way to request large data sets. This limit can be "
-            "set by changing the [index.max_result_window] index level "
-            "setting." % (MAX_RESULT_WINDOW, offset + size))
+        raise result_window_error(offset + size)
     predicate = compile_query(body.get("query"))
     sort_keys = parse_sort(body["sort"]) if body.get("sort") else []
     patterns = source_patterns(body.get("_source"))
@@ -1015,6 +1023,190 @@ def rule_view(rule, state, started_at, now):
     return out
 
 
+# -------------------------------------------------------- exceptions
+
+NAMESPACE_TYPES = ("single", "agnostic")
+# The last line of Kibana's exception list export counts what it holds.
+EXPORT_SUMMARY_KEY = "exported_exception_list_count"
+# The saved-object version Kibana reports for a document written once.
+FIRST_SAVED_VERSION = "WzEsMV0="
+EXCEPTION_PAGE_DEFAULT, EXCEPTION_PER_PAGE_DEFAULT = 1, 20
+
+
+def stable_uuid(*parts):
+    """A uuid that is the same on every start, so tests can expect it."""
+    return str(uuid.uuid5(RULE_ID_NAMESPACE, ":".join(parts)))
+
+
+def is_exception_item(value):
+    """Items carry an item_id or entries; list containers carry neither."""
+    return "item_id" in value or "entries" in value
+
+
+def read_exception_values(paths):
+    """(lists, items) in load order from API-shaped JSON or NDJSON
+    exports; an export's summary line is skipped."""
+    lists, items = [], []
+    for path in paths:
+        for value in read_json_values(path):
+            if not isinstance(value, dict):
+                raise ValueError("%s: an exception list or item is not a "
+                                 "JSON object" % path)
+            if EXPORT_SUMMARY_KEY in value:
+                continue
+            (items if is_exception_item(value) else lists).append(
+                (path, value))
+    return lists, items
+
+
+def check_namespace_type(path, value):
+    namespace_type = value.get("namespace_type")
+    if namespace_type not in NAMESPACE_TYPES:
+        raise ValueError("%s: namespace_type %r is neither single nor "
+                         "agnostic" % (path, namespace_type))
+
+
+def saved_object_defaults(out, kind, key, started_at):
+    """What Kibana adds to every list and item it stores."""
+    stamp = iso_ms(started_at)
+    namespace_type = out["namespace_type"]
+    out.setdefault("id", stable_uuid(kind, namespace_type, key))
+    out.setdefault("name", key)
+    out.setdefault("description", "")
+    out.setdefault("created_at", stamp)
+    out.setdefault("created_by", "elastic")
+    out.setdefault("updated_at", stamp)
+    out.setdefault("updated_by", "elastic")
+    out.setdefault("tags", [])
+    out.setdefault("os_types", [])
+    out.setdefault("_version", FIRST_SAVED_VERSION)
+    out.setdefault("tie_breaker_id",
+                   stable_uuid(kind + "-tie-breaker", namespace_type, key))
+
+
+def exception_list_view(path, value, position, started_at):
+    out = copy.deepcopy(value)
+    out.setdefault("namespace_type", "single")
+    check_namespace_type(path, out)
+    out.setdefault("list_id", out.get("id") or
+                   stable_uuid("exception-list", str(position)))
+    out.setdefault("type", "detection")
+    out.setdefault("immutable", False)
+    out.setdefault("version", 1)
+    saved_object_defaults(out, "exception-list", out["list_id"],
+                          started_at)
+    return out
+
+
+def exception_item_view(path, value, position, namespace_type,
+                        started_at):
+    """An item with Kibana's defaults; it inherits its list's
+    namespace_type unless it names one."""
+    out = copy.deepcopy(value)
+    if not out.get("list_id"):
+        raise ValueError("%s: exception item %s has no list_id"
+                         % (path, out.get("item_id", "#%d" % position)))
+    out.setdefault("namespace_type", namespace_type)
+    check_namespace_type(path, out)
+    out.setdefault("item_id", stable_uuid("exception-item", out["list_id"],
+                                          str(position)))
+    out.setdefault("type", "simple")
+    out.setdefault("entries", [])
+    saved_object_defaults(out, "exception-item", out["item_id"],
+                          started_at)
+    comments = out.setdefault("comments", [])
+    for number, comment in enumerate(comments):
+        if isinstance(comment, dict):
+            comment.setdefault("id", stable_uuid(
+                "exception-comment", out["item_id"], str(number)))
+            comment.setdefault("created_at", out["created_at"])
+            comment.setdefault("created_by", out["created_by"])
+    return out
+
+
+class ExceptionStore:
+    """Exception lists and items as loaded, read-only.  A `single` one
+    lives in the served space; an `agnostic` one is seen in every space.
+    A later list or item with the same (namespace_type, id) replaces an
+    earlier one in its place."""
+
+    def __init__(self, paths, space, started_at):
+        self.space = space
+        self.lists = {}     # (namespace_type, list_id) -> list
+        self.items = {}     # (namespace_type, item_id) -> item
+        raw_lists, raw_items = read_exception_values(paths)
+        for position, (path, value) in enumerate(raw_lists):
+            view = exception_list_view(path, value, position, started_at)
+            self.lists[(view["namespace_type"], view["list_id"])] = view
+        for position, (path, value) in enumerate(raw_items):
+            view = exception_item_view(path, value, position,
+                                       self.list_namespace(value),
+                                       started_at)
+            if (view["namespace_type"], view["list_id"]) not in self.lists:
+                raise ValueError("%s: exception item %s belongs to list %s "
+                                 "(%s), which no --exceptions file holds"
+                                 % (path, view["item_id"], view["list_id"],
+                                    view["namespace_type"]))
+            self.items[(view["namespace_type"], view["item_id"])] = view
+
+    def list_namespace(self, item):
+        """The namespace_type of the list an item names (single first)."""
+        for namespace_type in NAMESPACE_TYPES:
+            if (namespace_type, item.get("list_id")) in self.lists:
+                return namespace_type
+        return "single"
+
+    def visible(self, thing, space):
+        return thing["namespace_type"] == "agnostic" or space == self.space
+
+    def find_list(self, space, namespace_type, list_id=None, by_id=None):
+        for (kind, key), found in self.lists.items():
+            if kind == namespace_type and self.visible(found, space) and \
+                    (found["id"] == by_id if by_id is not None
+                     else key == list_id):
+                return copy.deepcopy(found)
+        return None
+
+    def find_item(self, space, namespace_type, item_id=None, by_id=None):
+        for (kind, key), found in self.items.items():
+            if kind == namespace_type and self.visible(found, space) and \
+                    (found["id"] == by_id if by_id is not None
+                     else key == item_id):
+                return copy.deepcopy(found)
+        return None
+
+    def items_of(self, space, wanted):
+        """Items of the (namespace_type, list_id) pairs, in load order."""
+        return [copy.deepcopy(item) for item in self.items.values()
+                if (item["namespace_type"], item["list_id"]) in wanted and
+                self.visible(item, space)]
+
+    def rule_references(self, list_id):
+        """exceptions_list entries for every list with this list_id."""
+        return [{"id": found["id"], "list_id": key, "type": found["type"],
+                 "namespace_type": kind}
+                for (kind, key), found in self.lists.items()
+                if key == list_id]
+
+
+def attach_exceptions(rules, store, list_ids):
+    """--rule-exceptions: each list joins every rule's exceptions_list,
+    after the entries the rule file has."""
+    for list_id in list_ids:
+        references = store.rule_references(list_id)
+        if not references:
+            raise ValueError("--rule-exceptions %s: no --exceptions file "
+                             "holds that list" % list_id)
+        for rule in rules.values():
+            attached = rule.setdefault("exceptions_list", [])
+            for reference in references:
+                if not any(isinstance(old, dict) and
+                           old.get("list_id") == list_id and
+                           old.get("namespace_type") ==
+                           reference["namespace_type"] for old in attached):
+                    attached.append(reference)
+
+
 # ------------------------------------------------------------- store
 
 def deep_merge(target, patch):
@@ -1049,6 +1241,10 @@ class Stack:
         self.rule_state = opts.rule_state
         self.started_at = now_utc()
         self.rules = load_rules(opts.rules)
+        self.exceptions = ExceptionStore(opts.exceptions, opts.space,
+                                         self.started_at)
+        attach_exceptions(self.rules, self.exceptions,
+                          opts.rule_exceptions)
         self.alerts = []
         for doc_id, source in load_alerts(opts.alerts):
             if self.layout == "7x":
@@ -1340,6 +1536,51 @@ class Request:
             return self.text()
 
 
+def query_text(req, name):
+    """One query parameter as a string, None when absent; a repeated one
+    is refused, as Kibana's route validation does."""
+    value = req.params.get(name)
+    if isinstance(value, list):
+        raise boom(400, "[request query]: %s: Expected string, received "
+                   "array" % name)
+    return value
+
+
+def query_namespace_types(req):
+    """namespace_type: comma-separated, each single or agnostic."""
+    text = query_text(req, "namespace_type")
+    kinds = text.split(",") if text else ["single"]
+    for number, kind in enumerate(kinds):
+        if kind not in NAMESPACE_TYPES:
+            raise boom(400, "[request query]: namespace_type.%d: Invalid "
+                       "enum value. Expected 'agnostic' | 'single', "
+                       "received '%s'" % (number, kind))
+    return kinds
+
+
+def query_count(req, name, default):
+    """page and per_page: whole numbers from 1 up."""
+    text = query_text(req, name)
+    if text is None or text == "":
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        raise boom(400, "[request query]: %s: Expected number, received "
+                   "nan" % name)
+    if value < 1:
+        raise boom(400, "[request query]: %s: Number must be greater than "
+                   "or equal to 1" % name)
+    return value
+
+
+def missing_exception(what, by_id, key_name, key):
+    """Kibana's 404 text: by id when one was given, else by the key."""
+    if by_id is not None:
+        return '%s id: "%s" does not exist' % (what, by_id)
+    return '%s %s: "%s" does not exist' % (what, key_name, key)
+
+
 KIBANA_SPACE = re.compile(r"^/s/([a-z0-9_-]+)(/.*)$")
 SEARCH_KEYS = ("query", "aggs", "size", "track_total_hits", "_source",
                "fields", "runtime_mappings", "sort")
@@ -1357,6 +1598,12 @@ class Routes:
                 ("rules", self.rules_get),
             ("POST", "/api/detection_engine/signals/status"):
                 ("status", self.signals_status),
+            ("GET", "/api/exception_lists"):
+                ("exceptions", self.exception_list_get),
+            ("GET", "/api/exception_lists/items"):
+                ("exceptions", self.exception_item_get),
+            ("GET", "/api/exception_lists/items/_find"):
+                ("exceptions", self.exception_items_find),
         }
 
     def classify(self, req):
@@ -1493,6 +1740,71 @@ class Routes:
             "noops": 0, "retries": {"bulk": 0, "search": 0},
             "throttled_millis": 0, "requests_per_second": -1.0,
             "throttled_until_millis": 0, "failures": []})
+
+    # -- Kibana: exception lists
+
+    def exception_list_get(self, req):
+        self.kibana_checks(req)
+        list_id, by_id = query_text(req, "list_id"), query_text(req, "id")
+        namespace_type = query_namespace_types(req)[0]
+        if list_id is None and by_id is None:
+            raise handler_error(400, "id or list_id required")
+        with self.stack.lock:
+            found = self.stack.exceptions.find_list(
+                req.space, namespace_type, list_id, by_id)
+        if found is None:
+            raise handler_error(404, missing_exception("exception list",
+                                                       by_id, "list_id",
+                                                       list_id))
+        return json_answer(200, found)
+
+    def exception_item_get(self, req):
+        self.kibana_checks(req)
+        item_id, by_id = query_text(req, "item_id"), query_text(req, "id")
+        namespace_type = query_namespace_types(req)[0]
+        if item_id is None and by_id is None:
+            raise handler_error(400, "id or item_id required")
+        with self.stack.lock:
+            found = self.stack.exceptions.find_item(
+                req.space, namespace_type, item_id, by_id)
+        if found is None:
+            raise handler_error(404, missing_exception(
+                "exception list item", by_id, "item_id", item_id))
+        return json_answer(200, found)
+
+    def exception_items_find(self, req):
+        """Items of one or more lists (comma-separated list_id and
+        namespace_type, pairwise), a page at a time, in load order.
+        filter, search and sort_* are accepted and ignored."""
+        self.kibana_checks(req)
+        list_text = query_text(req, "list_id")
+        if not list_text:
+            raise boom(400, "[request query]: list_id: Required")
+        list_ids = list_text.split(",")
+        namespace_types = query_namespace_types(req)
+        if len(list_ids) != len(namespace_types):
+            raise handler_error(400, (
+                "list_id and namespace_id need to have the same comma "
+                "separated number of values. Expected list_id length: %d "
+                "to equal namespace_type length: %d")
+                % (len(list_ids), len(namespace_types)))
+        page = query_count(req, "page", EXCEPTION_PAGE_DEFAULT)
+        per_page = query_count(req, "per_page", EXCEPTION_PER_PAGE_DEFAULT)
+        if page * per_page > MAX_RESULT_WINDOW:
+            raise result_window_error(page * per_page).for_kibana()
+        wanted = set(zip(namespace_types, list_ids))
+        store = self.stack.exceptions
+        with self.stack.lock:
+            if not any(store.find_list(req.space, kind, key)
+                       for kind, key in wanted):
+                # Kibana names the list_id values, but as "id".
+                raise handler_error(404, 'exception list id: "%s" does '
+                                    'not exist' % list_text)
+            items = store.items_of(req.space, wanted)
+        start = (page - 1) * per_page
+        return json_answer(200, {"data": items[start:start + per_page],
+                                 "page": page, "per_page": per_page,
+                                 "total": len(items)})
 
     # -- Elasticsearch
 
@@ -1908,6 +2220,12 @@ def parse_args(argv):
     add("--rules", action="append", default=[],
         help="Kibana rule JSON: object, array or NDJSON (repeatable)")
     add("--rule-state", choices=RULE_STATES, default="succeeded")
+    add("--exceptions", action="append", default=[],
+        help="exception lists and items: API JSON or NDJSON export "
+        "(repeatable)")
+    add("--rule-exceptions", action="append", default=[],
+        metavar="LIST_ID",
+        help="attach this exception list to every rule (repeatable)")
     auth = parser.add_mutually_exclusive_group()
     auth.add_argument("--api-key", help="require Authorization: ApiKey KEY")
     auth.add_argument("--basic", help="require Basic auth for USER:PASS")

@@ -63,6 +63,8 @@ struct fake {
 	int fail_first;		/* the first n searches fail */
 	enum fd_err fail_err;	/* how they fail; 0: FD_ERR_BACKEND */
 	int searches;
+	int alert_from_search;	/* > 0: alerts only from this search on */
+	char order[64];		/* 's' per search, 'r' per state read */
 	size_t last_nfilters;
 };
 
@@ -106,6 +108,8 @@ static int fake_search(void *ctx, const struct fd_alert_filter *f, size_t n,
 	(void)ctx;
 	F.searches++;
 	F.last_nfilters = n;
+	if (strlen(F.order) + 1 < sizeof(F.order))
+		strcat(F.order, "s");
 	if (F.fail_search || F.searches <= F.fail_first)
 		return fd_diag_set(diag, F.fail_err ? F.fail_err :
 				   FD_ERR_BACKEND, 0, 0,
@@ -115,7 +119,8 @@ static int fake_search(void *ctx, const struct fd_alert_filter *f, size_t n,
 
 		out[i].v = NULL;
 		out[i].n = 0;
-		if (!F.alert_severity)
+		if (!F.alert_severity ||
+		    (F.alert_from_search && F.searches < F.alert_from_search))
 			continue;
 		a = fake_alert();
 		if (!fd_alert_filter_match(&f[i], a)) {
@@ -136,6 +141,8 @@ static int fake_state(void *ctx, const char *rule_id, int version,
 	(void)rule_id;
 	(void)version;
 	(void)diag;
+	if (strlen(F.order) + 1 < sizeof(F.order))
+		strcat(F.order, "r");
 	*st = F.state;
 	return 0;
 }
@@ -471,6 +478,34 @@ static void test_validate__the_stack_rule_sets_the_deadline(void **state)
 	assert_int_equal(row(fx, "pos", "count == 1")->outcome, FD_FAIL);
 }
 
+static void test_validate__state_is_read_before_the_search(void **state)
+{
+	struct fixture *fx = *state;
+
+	validate(fx, &fake_live);
+	assert_int_equal(strncmp(F.order, "rrs", 3), 0);
+}
+
+static void test_validate__an_alert_still_being_written_fails_a_negative(
+	void **state)
+{
+	struct fixture *fx = *state;
+	struct fd_validate_opts o = { .poll_min_s = 0.5, .poll_max_s = 0.5,
+				      .ingest_margin_s = 5,
+				      .deadline_s = 3 };
+
+	/* The state shows the covering run from the start, but its alert
+	 * becomes searchable only at the second search: the negative must
+	 * not pass on the first. */
+	F.alert_scenario = "neg";
+	F.alert_from_search = 2;
+	F.state.last_run = fx->procs[1].start + 10;
+	F.state.covered_to = F.state.last_run;
+	assert_int_equal(fd_validate(&fx->rr, &fake_live, NULL, NULL, &o,
+				     &fx->vs), 0);
+	assert_int_equal(row(fx, "neg", "count == 0")->outcome, FD_FAIL);
+}
+
 static void test_validate__at_least_settles_when_reached(void **state)
 {
 	struct fixture *fx = *state;
@@ -566,6 +601,8 @@ int main(void)
 		T(test_validate__a_run_must_start_after_the_margin),
 		T(test_validate__at_least_settles_when_reached),
 		T(test_validate__the_stack_rule_sets_the_deadline),
+		T(test_validate__state_is_read_before_the_search),
+		T(test_validate__an_alert_still_being_written_fails_a_negative),
 		T(test_validate__killed_stand_in_is_blocked),
 		T(test_validate__live_polls_until_the_deadline),
 		T(test_validate__verdicts_keep_scenario_order),
