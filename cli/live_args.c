@@ -150,6 +150,14 @@ int fd_cli_live_resolve(struct fd_cli_live *l, const char *backend)
 			     "FIREDRILL_ES_URL)");
 		return FD_EXIT_USAGE;
 	}
+	if (l->ds_namespace &&
+	    (strspn(l->ds_namespace, "abcdefghijklmnopqrstuvwxyz0123456789_")
+	     != strlen(l->ds_namespace) || !*l->ds_namespace ||
+	     strlen(l->ds_namespace) > 100)) {
+		fd_cli_error("--namespace: '%s' is not a data stream "
+			     "namespace (a-z, 0-9 and _)", l->ds_namespace);
+		return FD_EXIT_USAGE;
+	}
 	if (l->push && !l->cfg.es_url) {
 		fd_cli_error("--telemetry push needs --es-url (or "
 			     "FIREDRILL_ES_URL)");

@@ -11,6 +11,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "field.h"
 #include "runrec.h"
@@ -48,6 +49,14 @@ static bool field_is(const cJSON *doc, const char *path, const char *want)
 	return v && !strcmp(v, want);
 }
 
+static bool field_is_nocase(const cJSON *doc, const char *path,
+			    const char *want)
+{
+	const char *v = fd_field_string(doc, path);
+
+	return v && !strcasecmp(v, want);
+}
+
 static bool field_contains(const cJSON *doc, const char *path,
 			   const char *part)
 {
@@ -75,7 +84,10 @@ bool fd_alert_filter_match(const struct fd_alert_filter *f,
 	if (f->scenario && !field_contains(alert, "process.executable",
 					   f->scenario))
 		return false;
-	if (f->host_name && !field_is(alert, "host.name", f->host_name))
+	/* Elastic Endpoint lower-cases host.name; a Mac's own name is
+	 * mixed case. */
+	if (f->host_name && !field_is_nocase(alert, "host.name",
+					     f->host_name))
 		return false;
 	when = fd_field_string(alert, "kibana.alert.original_time");
 	if (!when)

@@ -106,6 +106,12 @@ static int check_url(const char *url, struct fd_diag *d)
 	if (!*host || *host == '/')
 		return fd_diag_set(d, FD_ERR_INVALID, 0, 0,
 				   "'%.200s' names no host", url);
+	/* The API paths are appended: a query or fragment would swallow
+	 * them, and a space is not a URL. */
+	if (strpbrk(url, "?# \t\r\n"))
+		return fd_diag_set(d, FD_ERR_INVALID, 0, 0,
+				   "'%.200s': give the base URL only (no query, "
+				   "fragment or spaces)", url);
 	if (strlen(url) >= sizeof(((struct fd_http *)0)->base))
 		return fd_diag_set(d, FD_ERR_INVALID, 0, 0,
 				   "the URL is too long");
@@ -360,8 +366,8 @@ static int status_error(const char *what, struct fd_http_resp *r,
 		e = FD_ERR_NOTFOUND;
 	else if (r->status == 408 || r->status == 429 || r->status >= 500)
 		e = FD_ERR_NETWORK;
-	else if (r->status >= 400)
-		e = FD_ERR_INVALID;
+	else if (r->status >= 400 || (r->status >= 300 && r->status < 400))
+		e = FD_ERR_INVALID;	/* a redirect is not followed */
 	else
 		e = FD_ERR_BACKEND;
 	d->retry_after = r->retry_after;

@@ -83,7 +83,9 @@ static int send_batch(struct fd_http *h, struct batch *b, size_t *pushed,
 		cJSON *answer;
 
 		if (t > 0) {
-			pause_s(d->retry_after > 0 ? d->retry_after : wait);
+			pause_s(d->retry_after > 0 && d->retry_after < 60 ?
+				d->retry_after : d->retry_after >= 60 ? 60 :
+				wait);
 			wait *= 2;
 		}
 		rc = fd_http_call(h, "event push", "POST", "/_bulk",

@@ -100,10 +100,14 @@ static cJSON *filter_clause(const struct fd_alert_filter *f)
 		cJSON_AddItemToArray(all, contains("process.executable",
 						   f->scenario ? f->scenario :
 						   f->run_id));
-	if (f->host_name)
-		cJSON_AddItemToArray(all, leaf("term", "host.name",
-					       cJSON_CreateString(
-						       f->host_name)));
+	if (f->host_name) {
+		cJSON *t = cJSON_CreateObject();
+
+		/* Endpoint lower-cases host.name (7.10+ term option) */
+		cJSON_AddStringToObject(t, "value", f->host_name);
+		cJSON_AddBoolToObject(t, "case_insensitive", 1);
+		cJSON_AddItemToArray(all, leaf("term", "host.name", t));
+	}
 	cJSON_AddItemToArray(all, either(
 		range("kibana.alert.original_time", f->from, f->to),
 		range("signal.original_time", f->from, f->to)));
@@ -156,6 +160,25 @@ cJSON *fd_stack_newest_alert_query(const char *rule_id)
 	return body;
 }
 
+static const char *str(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static double num(const cJSON *o, const char *key, double dflt)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	return cJSON_IsNumber(v) ? v->valuedouble : dflt;
+}
+
+static double when(const char *text)
+{
+	return text ? fd_time_parse(text) : -1;
+}
+
 static int add_alert(struct fd_alert_list *l, const cJSON *doc)
 {
 	cJSON **v = realloc(l->v, (l->n + 1) * sizeof(*v));
@@ -185,6 +208,24 @@ static int hits_total(const cJSON *hits, double *total)
 	return 0;
 }
 
+static bool seen_before(const cJSON *list, const cJSON *hit)
+{
+	const char *id = str(hit, "_id"), *index = str(hit, "_index");
+	const cJSON *h;
+
+	if (!id)
+		return false;
+	cJSON_ArrayForEach(h, list) {
+		if (h == hit)
+			return false;
+		if (str(h, "_id") && !strcmp(str(h, "_id"), id) &&
+		    !strcmp(str(h, "_index") ? str(h, "_index") : "",
+			    index ? index : ""))
+			return true;
+	}
+	return false;
+}
+
 int fd_stack_sort_hits(const cJSON *answer, const struct fd_alert_filter *f,
 		       size_t n, struct fd_alert_list *out,
 		       struct fd_diag *d)
@@ -203,15 +244,32 @@ int fd_stack_sort_hits(const cJSON *answer, const struct fd_alert_filter *f,
 		return fd_diag_set(d, FD_ERR_BACKEND, 0, 0,
 				   "alert search: the answer has no "
 				   "hits.hits list");
-	if (hits_total(hits, &total) == 0 &&
-	    total > (double)cJSON_GetArraySize(list))
+	/* A partial answer could miss the very alert a negative is
+	 * about: ask again. */
+	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(answer,
+							  "timed_out")) ||
+	    num(cJSON_GetObjectItemCaseSensitive(answer, "_shards"),
+		"failed", 0) > 0)
+		return fd_diag_set(d, FD_ERR_NETWORK, 0, 0,
+				   "alert search: a partial answer (shards "
+				   "failed or timed out)");
+	if (hits_total(hits, &total) < 0)
+		return fd_diag_set(d, FD_ERR_BACKEND, 0, 0,
+				   "alert search: the answer has no "
+				   "hits.total");
+	if (total > (double)cJSON_GetArraySize(list))
 		return fd_diag_set(d, FD_ERR_BACKEND, 0, 0,
 				   "alert search: %.0f alerts match but %d "
 				   "came back; the run is too large to "
 				   "validate in one search", total,
 				   cJSON_GetArraySize(list));
 	cJSON_ArrayForEach(hit, list) {
-		cJSON *doc = fd_alert_from_hit(hit);
+		cJSON *doc;
+
+		/* The same alert twice in one answer counts once. */
+		if (seen_before(list, hit))
+			continue;
+		doc = fd_alert_from_hit(hit);
 
 		if (!doc)
 			return fd_diag_set(d, FD_ERR_BACKEND, 0, 0,
@@ -225,25 +283,6 @@ int fd_stack_sort_hits(const cJSON *answer, const struct fd_alert_filter *f,
 			return rc;
 	}
 	return 0;
-}
-
-static const char *str(const cJSON *o, const char *key)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-
-	return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
-static double num(const cJSON *o, const char *key, double dflt)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-
-	return cJSON_IsNumber(v) ? v->valuedouble : dflt;
-}
-
-static double when(const char *text)
-{
-	return text ? fd_time_parse(text) : -1;
 }
 
 /* 8.1+: execution_summary.last_execution. */

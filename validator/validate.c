@@ -1080,6 +1080,19 @@ static void check_applicable(struct fd_verdicts *vs, struct pending *ps,
 	}
 }
 
+static double cap_to_deadline(const struct pending *ps, size_t np,
+			      double wait)
+{
+	double now = mono_now(), nearest = -1;
+
+	for (size_t i = 0; i < np; i++)
+		if (!ps[i].done && (nearest < 0 || ps[i].deadline < nearest))
+			nearest = ps[i].deadline;
+	if (nearest >= 0 && now + wait > nearest)
+		wait = nearest > now ? nearest - now + 0.01 : 0.01;
+	return wait;
+}
+
 int fd_validate(const struct fd_runrec *rr, const struct fd_backend *be,
 		void *ctx, const struct fd_ruleset *rules,
 		const struct fd_validate_opts *opts, struct fd_verdicts *out)
@@ -1111,6 +1124,9 @@ int fd_validate(const struct fd_runrec *rr, const struct fd_backend *be,
 		if (left == 0)
 			break;
 		wait = pl.retry_after > delay ? pl.retry_after : delay;
+		/* Never sleep past the nearest deadline, whatever the
+		 * server asked: the last poll happens at it. */
+		wait = cap_to_deadline(ps, np, wait);
 		if (opts && opts->log)
 			fprintf(opts->log, "firedrill: %zu expectation%s "
 				"pending; next poll in %.1f s\n", left,

@@ -276,3 +276,25 @@ PY
 		rm -rf "$SCRATCH/pair"
 	done
 }
+
+@test "a push that fails still writes every report, each expectation an ERROR" {
+	pair_stack --fault 403 --fault-route bulk
+	RUN_DIR=$(run_dir pair)
+	live_validate "$RUN_DIR" --backend kibana --kibana-url "$STACK_URL" \
+		--es-url "$STACK_URL" --telemetry push \
+		--junit "$SCRATCH/live.xml"
+	assert_failed_safely "telemetry push failed"
+	[ "$(summary_of "$SCRATCH/live.json" ERROR)" -gt 0 ]
+	python3 -c 'import json,sys; assert json.load(open(sys.argv[1]))["backend"] == "kibana"' \
+		"$RUN_DIR/report.json"
+}
+
+@test "Retry-After never keeps the validator past its deadline" {
+	pair_stack --fault 429:600 --fault-route search
+	RUN_DIR=$(run_dir pair)
+	run timeout 60 "$FIREDRILL" validate --run "$RUN_DIR" \
+		--backend kibana --kibana-url "$STACK_URL" --deadline 1 \
+		--retries 3 --ingest-margin 0 --poll 0.05 \
+		--json "$SCRATCH/live.json" --junit "$SCRATCH/live.xml"
+	assert_failed_safely "HTTP 429"
+}

@@ -164,7 +164,7 @@ static void test_stackapi__the_search_names_both_layouts(void **state)
 	assert_non_null(strstr(text, "\"signal.rule.rule_id\":\"r-1\""));
 	assert_non_null(strstr(text, "kibana.alert.original_time"));
 	assert_non_null(strstr(text, "signal.original_time"));
-	assert_non_null(strstr(text, "\"host.name\":\"mac-1\""));
+	assert_non_null(strstr(text, "\"host.name\":{\"value\":\"mac-1\""));
 	/* the wildcard's own specials are escaped */
 	assert_non_null(strstr(text, "/s\\\\*1/*"));
 	assert_non_null(strstr(text, "\"size\":10000"));
@@ -231,6 +231,72 @@ static void test_stackapi__more_matches_than_hits_is_an_error(void **state)
 			 -FD_ERR_BACKEND);
 	cJSON_Delete(a);
 	cJSON_Delete(none);
+}
+
+static void test_stackapi__partial_answers_are_asked_again(void **state)
+{
+	struct fd_alert_filter f = filter_for("/firedrill-" RUN "/one/");
+	struct fd_alert_list out;
+	struct fd_diag d;
+	cJSON *shards = parse("{\"_shards\":{\"total\":2,\"failed\":1},"
+			      "\"hits\":{\"total\":{\"value\":0},"
+			      "\"hits\":[]}}");
+	cJSON *slow = parse("{\"timed_out\":true,\"hits\":{\"total\":"
+			    "{\"value\":0},\"hits\":[]}}");
+	cJSON *no_total = parse("{\"hits\":{\"hits\":[]}}");
+
+	(void)state;
+	fd_diag_clear(&d);
+	assert_int_equal(fd_stack_sort_hits(shards, &f, 1, &out, &d),
+			 -FD_ERR_NETWORK);
+	assert_int_equal(fd_stack_sort_hits(slow, &f, 1, &out, &d),
+			 -FD_ERR_NETWORK);
+	assert_int_equal(fd_stack_sort_hits(no_total, &f, 1, &out, &d),
+			 -FD_ERR_BACKEND);
+	cJSON_Delete(shards);
+	cJSON_Delete(slow);
+	cJSON_Delete(no_total);
+}
+
+static void test_stackapi__one_alert_twice_counts_once(void **state)
+{
+	struct fd_alert_filter f = filter_for("/firedrill-" RUN "/one/");
+	struct fd_alert_list out;
+	struct fd_diag d;
+	cJSON *a = answer_with("one", RUN, 2);
+	cJSON *hits = cJSON_GetObjectItem(cJSON_GetObjectItem(a, "hits"),
+					  "hits");
+
+	(void)state;
+	fd_diag_clear(&d);
+	cJSON_AddItemToArray(hits, cJSON_Duplicate(cJSON_GetArrayItem(hits, 0),
+						   1));
+	assert_int_equal(fd_stack_sort_hits(a, &f, 1, &out, &d), 0);
+	assert_int_equal(out.n, 1);
+	fd_alert_list_release(&out);
+	cJSON_Delete(a);
+}
+
+static void test_stackapi__host_names_match_in_any_case(void **state)
+{
+	struct fd_alert_filter f = filter_for("/firedrill-" RUN "/one/");
+	struct fd_alert_list out;
+	struct fd_diag d;
+	cJSON *a = answer_with("one", RUN, 1), *body;
+	char *text;
+
+	(void)state;
+	fd_diag_clear(&d);
+	f.host_name = "MAC-1";	/* the Mac's name; Endpoint writes mac-1 */
+	assert_int_equal(fd_stack_sort_hits(a, &f, 1, &out, &d), 0);
+	assert_int_equal(out.n, 1);
+	fd_alert_list_release(&out);
+	body = fd_stack_alert_query(&f, 1);
+	text = cJSON_PrintUnformatted(body);
+	assert_non_null(strstr(text, "\"case_insensitive\":true"));
+	free(text);
+	cJSON_Delete(body);
+	cJSON_Delete(a);
 }
 
 static void test_stackapi__rule_state_from_execution_summary(void **state)
@@ -407,6 +473,12 @@ static void test_http__urls_with_credentials_are_refused(void **state)
 			 -FD_ERR_INVALID);
 	assert_int_equal(fd_http_open(&h, "https://", &cfg, 0, &d),
 			 -FD_ERR_INVALID);
+	assert_int_equal(fd_http_open(&h, "https://es:9200/?x=1", &cfg, 0,
+				      &d), -FD_ERR_INVALID);
+	assert_int_equal(fd_http_open(&h, "https://es:9200/#top", &cfg, 0,
+				      &d), -FD_ERR_INVALID);
+	assert_int_equal(fd_http_open(&h, "https://es :9200", &cfg, 0, &d),
+			 -FD_ERR_INVALID);
 	assert_int_equal(fd_http_open(&h, "https://es:9200/", &cfg, 0, &d), 0);
 	assert_string_equal(h.base, "https://es:9200");
 	fd_http_close(&h);
@@ -436,6 +508,9 @@ int main(void)
 		cmocka_unit_test(test_stackapi__the_search_names_both_layouts),
 		cmocka_unit_test(test_stackapi__hits_are_rechecked_here),
 		cmocka_unit_test(test_stackapi__more_matches_than_hits_is_an_error),
+		cmocka_unit_test(test_stackapi__partial_answers_are_asked_again),
+		cmocka_unit_test(test_stackapi__one_alert_twice_counts_once),
+		cmocka_unit_test(test_stackapi__host_names_match_in_any_case),
 		cmocka_unit_test(test_stackapi__rule_state_from_execution_summary),
 		cmocka_unit_test(test_stackapi__a_rule_that_never_ran),
 		cmocka_unit_test(test_stackapi__legacy_status_fields),
