@@ -19,6 +19,7 @@ int fd_cmd_run(int argc, char **argv);
 int fd_cmd_validate(int argc, char **argv);
 int fd_cmd_query(int argc, char **argv);
 int fd_cmd_diff(int argc, char **argv);
+int fd_cmd_exceptions(int argc, char **argv);
 
 /* Load the rules folder (or file); FD_EXIT_USAGE on error (printed). */
 int fd_cli_load_rules(const char *path, struct fd_ruleset *set);

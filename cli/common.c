@@ -5,7 +5,9 @@
  *
  * A pack is loaded whole before anything runs: one bad file or a repeated
  * id stops the command with exit 2 and every problem printed as
- * file:line:col: message.
+ * file:line:col: message.  An exception scenario's control is taken out
+ * of it and placed right after it, a scenario of its own that the pack
+ * owns (so every entry is freed once, and none owns another).
  */
 #include "cli_base.h"
 
@@ -261,18 +263,48 @@ static int collect(const char *const *paths, size_t n, struct names *out)
 	return 0;
 }
 
+/* "'x.control' (the control of 'x')", or just "'x'". */
+static void describe(const struct fd_scenario *sc, char *buf, size_t len)
+{
+	if (sc->control_of)
+		snprintf(buf, len, "'%s' (the control of '%s')", sc->id,
+			 sc->control_of);
+	else
+		snprintf(buf, len, "'%s'", sc->id);
+}
+
 static bool id_repeated(const struct fd_pack *pk, size_t upto)
 {
 	const struct fd_scenario *sc = pk->v[upto];
+	char mine[300], theirs[300];
 
 	for (size_t i = 0; i < upto; i++) {
 		if (strcmp(pk->v[i]->id, sc->id))
 			continue;
-		fprintf(stderr, "%s: scenario id '%s' is already used by "
-			"'%s'\n", sc->path, sc->id, pk->v[i]->path);
+		describe(sc, mine, sizeof(mine));
+		describe(pk->v[i], theirs, sizeof(theirs));
+		fprintf(stderr, "%s: scenario id %s is already used by %s in "
+			"'%s'\n", sc->path, mine, theirs, pk->v[i]->path);
 		return true;
 	}
 	return false;
+}
+
+/* Add sc, then its control as a scenario of its own; false on a repeat. */
+static bool pack_add(struct fd_pack *pk, struct fd_scenario *sc)
+{
+	struct fd_scenario *ctl = fd_scenario_take_control(sc);
+	bool repeated;
+
+	pk->v[pk->n] = sc;
+	repeated = id_repeated(pk, pk->n);
+	pk->n++;
+	if (!ctl)
+		return !repeated;
+	pk->v[pk->n] = ctl;
+	repeated |= id_repeated(pk, pk->n);
+	pk->n++;
+	return !repeated;
 }
 
 int fd_cli_load_pack(const char *const *paths, size_t n, struct fd_pack *pk)
@@ -291,21 +323,23 @@ int fd_cli_load_pack(const char *const *paths, size_t n, struct fd_pack *pk)
 		names_release(&files);
 		return FD_EXIT_USAGE;
 	}
-	pk->v = calloc(files.n, sizeof(*pk->v));
+	/* Room for a control after every scenario. */
+	pk->v = files.n < SIZE_MAX / (2 * sizeof(*pk->v)) ?
+		calloc(2 * files.n, sizeof(*pk->v)) : NULL;
 	for (size_t i = 0; pk->v && i < files.n; i++) {
+		struct fd_scenario *sc;
 		struct fd_diag d;
 		char msg[1200];
 
 		fd_diag_clear(&d);
-		if (fd_scenario_load(files.v[i], &pk->v[pk->n], &d) < 0) {
+		if (fd_scenario_load(files.v[i], &sc, &d) < 0) {
 			fprintf(stderr, "%s\n",
 				fd_diag_format(&d, msg, sizeof(msg)));
 			bad = true;
 			continue;
 		}
-		if (id_repeated(pk, pk->n))
+		if (!pack_add(pk, sc))
 			bad = true;
-		pk->n++;
 	}
 	names_release(&files);
 	if (!pk->v || bad) {

@@ -26,6 +26,8 @@ static const struct fd_cmd cmds[] = {
 	{ "query", fd_cmd_query, "run a KQL or EQL query over NDJSON events" },
 	{ "diff", fd_cmd_diff,
 	  "show which scenarios two rule versions catch differently" },
+	{ "exceptions", fd_cmd_exceptions,
+	  "check what exception lists would silence (exceptions check)" },
 	{ NULL, NULL, NULL },
 };
 

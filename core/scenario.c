@@ -4,7 +4,9 @@
  * against the schema (scenarios/README.md) while struct fd_scenario is
  * filled in, so every message can point at the node it is about.  The first
  * problem refuses the whole file.  Anchors, aliases, tags and several
- * documents are refused: a scenario is plain data.
+ * documents are refused: a scenario is plain data.  An exception
+ * scenario's 'control' is built as a scenario of its own that shares the
+ * file's other keys.
  */
 #include "scenario.h"
 
@@ -19,7 +21,7 @@
 
 #include "files.h"
 
-#define MAX_DEPTH	32	/* a scenario needs 4 levels */
+#define MAX_DEPTH	32	/* a scenario needs 5 levels */
 #define MAX_FILE	(1L << 20)
 #define MAX_ID		128
 #define MAX_NAME	64	/* a stand-in is a file name */
@@ -104,8 +106,12 @@ static const char *kind_name(const struct node *n)
 struct ctx {
 	struct fd_diag *diag;
 	struct fd_scenario *sc;
+	const struct node *id;		/* the value of 'id' */
 	const struct node *rules;	/* the value of 'rules' */
 	const struct node *expect;	/* the value of 'expect' */
+	const struct node *exceptions;	/* the key 'exceptions' */
+	const struct node *control;	/* the key 'control' */
+	const struct node *control_expect;	/* its 'expect' value */
 };
 
 __attribute__((format(printf, 5, 0)))
@@ -844,11 +850,199 @@ static int host_finish(struct ctx *c, struct fd_host *h)
 
 /* ---- steps ------------------------------------------------------------ */
 
-enum { ST_RUN, ST_ARGS, ST_PARENTS, ST_USER, ST_DWELL, ST_TIMEOUT, ST_EXIT };
+enum {
+	ST_RUN, ST_ARGS, ST_PARENTS, ST_USER, ST_DWELL, ST_TIMEOUT, ST_EXIT,
+	ST_CWD, ST_PATH, ST_ENV
+};
 static const char *const step_keys[] = {
 	"run", "args", "parents", "user", "dwell", "timeout", "expect_exit",
-	NULL
+	"cwd", "path", "env", NULL
 };
+
+/* ---- folders and environment of a step ------------------------------- */
+
+/* The length of the first name of a path: up to its '/' or its end. */
+static size_t name_len(const char *s)
+{
+	const char *slash = strchr(s, '/');
+
+	return slash ? (size_t)(slash - s) : strlen(s);
+}
+
+static bool printable_ascii(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e)
+			return false;
+	return true;
+}
+
+bool fd_subdir_ok(const char *s)
+{
+	size_t len = strlen(s), depth = 0;
+
+	if (len == 0 || len > FD_SUBDIR_MAX)
+		return false;
+	for (;;) {
+		size_t n = name_len(s);
+
+		if (n == 0 || !printable_ascii(s, n) ||
+		    (n == 1 && s[0] == '.') ||
+		    (n == 2 && s[0] == '.' && s[1] == '.') ||
+		    ++depth > FD_SUBDIR_DEPTH)
+			return false;
+		s += n;
+		if (!*s)
+			return true;
+		s++;		/* the '/'; an empty name after it fails */
+	}
+}
+
+bool fd_env_name_ok(const char *name, size_t len)
+{
+	if (len == 0 || (name[0] >= '0' && name[0] <= '9'))
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		char ch = name[i];
+
+		if (!(ch >= 'A' && ch <= 'Z') && !(ch >= '0' && ch <= '9') &&
+		    ch != '_')
+			return false;
+	}
+	return true;
+}
+
+static bool env_is(const char *name, size_t len, const char *want)
+{
+	return strlen(want) == len && memcmp(name, want, len) == 0;
+}
+
+static bool env_starts(const char *name, size_t len, const char *prefix)
+{
+	size_t n = strlen(prefix);
+
+	return len >= n && memcmp(name, prefix, n) == 0;
+}
+
+const char *fd_env_name_refusal(const char *name, size_t len)
+{
+	/* Variables that make the C library or the dynamic loader run or
+	 * load other code, or change how the stand-in itself behaves. */
+	static const char *const loader_prefixes[] = {
+		"LD_", "DYLD_", "MALLOC_", NULL
+	};
+	static const char *const loader_names[] = {
+		"GLIBC_TUNABLES", "GCONV_PATH", "LOCPATH", "NLSPATH",
+		"ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS", NULL
+	};
+
+	if (env_is(name, len, "PATH") || env_is(name, len, "HOME") ||
+	    env_is(name, len, "LANG") || env_starts(name, len, "LC_"))
+		return "firedrill's minimal environment sets it (PATH, HOME, "
+		       "LANG=C, and so the locale)";
+	for (size_t i = 0; loader_prefixes[i]; i++)
+		if (env_starts(name, len, loader_prefixes[i]))
+			goto loader;
+	for (size_t i = 0; loader_names[i]; i++)
+		if (env_is(name, len, loader_names[i]))
+			goto loader;
+	return NULL;
+loader:
+	return "it changes how a program is loaded or run (LD_*, DYLD_*, "
+	       "MALLOC_*, GLIBC_TUNABLES, ...), and only the stand-in's own "
+	       "code ever runs";
+}
+
+/* 'cwd' or 'path': a folder below the scenario's own. */
+static int get_subdir(struct ctx *c, const struct node *k,
+		      const struct node *v, char **out)
+{
+	char buf[SHOWN_MAX + 4];
+	int err = get_string(c, k, v, out);
+
+	if (!err && !fd_subdir_ok(*out))
+		err = fail(c, v, "bad folder '%s' for '%s' (expected a "
+			   "relative path inside the scenario's folder: 1 "
+			   "to %d names of printable ASCII joined by '/', "
+			   "not '.' or '..', at most %d bytes)", SHOW(v, buf),
+			   k->text, FD_SUBDIR_DEPTH, FD_SUBDIR_MAX);
+	return err;
+}
+
+/* A value fit for the environment: no control characters. */
+static bool env_value_ok(const struct node *v)
+{
+	for (size_t i = 0; i < v->len; i++) {
+		unsigned char ch = (unsigned char)v->text[i];
+
+		if (ch < 0x20 || ch == 0x7f)
+			return false;
+	}
+	return true;
+}
+
+/* One NAME: value pair of 'env'; *bytes counts "NAME=value". */
+static int env_pair(struct ctx *c, const struct node *map, size_t i,
+		    size_t *bytes, struct fd_strv *out)
+{
+	const struct node *k = map->kids[i], *v = map->kids[i + 1];
+	char buf[SHOWN_MAX + 4], *pair;
+	const char *why;
+	int err;
+
+	if (is_null(k))
+		return fail(c, k, "empty key");
+	if (k->kind != NODE_SCALAR)
+		return fail(c, k, "an environment variable's name must be a "
+			    "string, not %s", kind_name(k));
+	if (!fd_env_name_ok(k->text, k->len))
+		return fail(c, k, "bad environment variable name '%s' "
+			    "(expected A-Z, 0-9 and _, not starting with a "
+			    "digit)", SHOW(k, buf));
+	why = fd_env_name_refusal(k->text, k->len);
+	if (why)
+		return fail(c, k, "environment variable '%s' cannot be set: "
+			    "%s", SHOW(k, buf), why);
+	for (size_t j = 0; j < i; j += 2)
+		if (strcmp(map->kids[j]->text, k->text) == 0)
+			return fail(c, k, "duplicate key '%s' (first at line "
+				    "%d)", SHOW(k, buf), map->kids[j]->line);
+	if (out->n == FD_ENV_MAX)
+		return fail(c, k, "more than %d environment variables",
+			    FD_ENV_MAX);
+	if (is_null(v))
+		return fail(c, k, "no value for '%s' (write \"\" for an "
+			    "empty one)", SHOW(k, buf));
+	err = scalar_text(c, k->text, v, "a string");
+	if (err)
+		return err;
+	if (!env_value_ok(v))
+		return fail(c, v, "the value of '%s' must be printable (no "
+			    "control characters)", SHOW(k, buf));
+	*bytes += k->len + 1 + v->len;
+	if (*bytes > FD_ENV_BYTES)
+		return fail(c, k, "environment larger than %d bytes (all its "
+			    "NAME=value strings together)", FD_ENV_BYTES);
+	pair = malloc(k->len + 1 + v->len + 1);
+	if (!pair)
+		return nomem(c);
+	snprintf(pair, k->len + 1 + v->len + 1, "%s=%s", k->text, v->text);
+	err = fd_strv_push(out, pair, k->len + 1 + v->len);
+	free(pair);
+	return err ? nomem(c) : 0;
+}
+
+/* 'env': a mapping of names to values, kept as "NAME=value". */
+static int get_env(struct ctx *c, const struct node *k, const struct node *v,
+		   struct fd_strv *out)
+{
+	size_t bytes = 0;
+	int err = need_kind(c, k, v, NODE_MAP);
+
+	for (size_t i = 0; !err && i + 1 < v->n; i += 2)
+		err = env_pair(c, v, i, &bytes, out);
+	return err;
+}
 
 static bool is_user(const char *s)
 {
@@ -892,6 +1086,12 @@ static int step_key(struct ctx *c, int key, const struct node *k,
 		st->has_expect_exit = !err;
 		st->expect_exit = (int)val;
 		return err;
+	case ST_CWD:
+		return get_subdir(c, k, v, &st->cwd);
+	case ST_PATH:
+		return get_subdir(c, k, v, &st->path);
+	case ST_ENV:
+		return get_env(c, k, v, &st->env);
 	}
 	return 0;
 }
@@ -995,11 +1195,11 @@ static const struct schema expect_schema = {
 
 enum {
 	SC_ID, SC_TITLE, SC_TECHNIQUE, SC_RULES, SC_HOST, SC_STEPS,
-	SC_EXCEPTIONS, SC_EXPECT
+	SC_EXCEPTIONS, SC_EXPECT, SC_CONTROL
 };
 static const char *const scenario_keys[] = {
 	"id", "title", "technique", "rules", "host", "steps", "exceptions",
-	"expect", NULL
+	"expect", "control", NULL
 };
 
 static const struct schema host_schema = { host_keys, 0, host_key };
@@ -1022,10 +1222,104 @@ static int need_items(struct ctx *c, const struct node *k,
 	return 0;
 }
 
-static int get_steps(struct ctx *c, const struct node *k,
-		     const struct node *v)
+static const struct node *map_get(const struct node *map, const char *key);
+
+static int cmp_text(const void *a, const void *b)
 {
-	struct fd_scenario *sc = c->sc;
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Where each stand-in copy of sc lives, relative to its folder, sorted. */
+static int copy_places(struct ctx *c, const struct fd_scenario *sc,
+		       struct fd_strv *out)
+{
+	char place[FD_SUBDIR_MAX + 1 + MAX_NAME + 1];
+
+	for (size_t i = 0; i < sc->nsteps; i++) {
+		const struct fd_step *st = &sc->steps[i];
+
+		for (size_t d = 0; d < st->parents.n; d++)
+			if (fd_strv_push(out, st->parents.v[d],
+					 strlen(st->parents.v[d])))
+				return nomem(c);
+		snprintf(place, sizeof(place), "%s%s%s",
+			 st->path ? st->path : "", st->path ? "/" : "",
+			 st->run);
+		if (fd_strv_push(out, place, strlen(place)))
+			return nomem(c);
+	}
+	if (out->n > 1)
+		qsort(out->v, out->n, sizeof(*out->v), cmp_text);
+	return 0;
+}
+
+/* Whether sorted sv holds s (a binary search: bsearch() is not on the
+ * list of what the emulator may call on a Mac). */
+static bool sorted_has(const struct fd_strv *sv, const char *s)
+{
+	size_t lo = 0, hi = sv->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int cmp = strcmp(sv->v[mid], s);
+
+		if (cmp == 0)
+			return true;
+		if (cmp < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return false;
+}
+
+/* No folder a step's 'cwd' or 'path' needs may be a stand-in's copy. */
+static int check_folder(struct ctx *c, const struct node *v,
+			const char *key, const struct fd_strv *copies)
+{
+	char prefix[FD_SUBDIR_MAX + 1], buf[SHOWN_MAX + 4];
+
+	snprintf(prefix, sizeof(prefix), "%s", v->text);
+	for (char *slash = prefix;; slash++) {
+		char keep;
+
+		slash += name_len(slash);
+		keep = *slash;
+		*slash = '\0';
+		if (sorted_has(copies, prefix))
+			return fail(c, v, "'%s' needs a folder '%s' where a "
+				    "stand-in copy of that name lives; "
+				    "rename one of them", key,
+				    shown(prefix, strlen(prefix), buf));
+		if (!keep)
+			return 0;
+		*slash = keep;
+	}
+}
+
+static int check_folders(struct ctx *c, const struct node *steps,
+			 const struct fd_scenario *sc)
+{
+	static const char *const keys[] = { "cwd", "path" };
+	struct fd_strv copies = { 0 };
+	int err = copy_places(c, sc, &copies);
+
+	for (size_t i = 0; !err && i < steps->n; i++) {
+		for (size_t k = 0; !err && k < 2; k++) {
+			const struct node *v = map_get(steps->kids[i],
+						       keys[k]);
+
+			if (v)
+				err = check_folder(c, v, keys[k], &copies);
+		}
+	}
+	fd_strv_release(&copies);
+	return err;
+}
+
+static int get_steps(struct ctx *c, const struct node *k,
+		     const struct node *v, struct fd_scenario *sc)
+{
 	int err = need_items(c, k, v, "step");
 
 	if (err)
@@ -1042,10 +1336,8 @@ static int get_steps(struct ctx *c, const struct node *k,
 		st->pos.col = v->kids[i]->col;
 		err = walk_map(c, v->kids[i], &step_schema, st);
 	}
-	return err;
+	return err ? err : check_folders(c, v, sc);
 }
-
-static const struct node *map_get(const struct node *map, const char *key);
 
 /* A negative expects no alert: checks of an alert's fields mean nothing. */
 static int check_negative(struct ctx *c, const struct node *map,
@@ -1068,15 +1360,25 @@ static int check_negative(struct ctx *c, const struct node *map,
 	return 0;
 }
 
-static int get_expects(struct ctx *c, const struct node *k,
-		       const struct node *v)
+/* A control proves that the rule still fires: it expects an alert. */
+static int check_alerts(struct ctx *c, const struct node *map,
+			const struct fd_expect *ex)
 {
-	struct fd_scenario *sc = c->sc;
+	if (ex->count_op != FD_COUNT_EXACT || ex->count != 0)
+		return 0;
+	return fail(c, map_get(map, "count"), "a control must alert: its "
+		    "'count' cannot be 0 (it shows the rule still fires "
+		    "without the excepted attribute)");
+}
+
+static int get_expects(struct ctx *c, const struct node *k,
+		       const struct node *v, struct fd_scenario *sc,
+		       bool control)
+{
 	int err = need_items(c, k, v, "expectation");
 
 	if (err)
 		return err;
-	c->expect = v;
 	sc->expects = calloc(v->n, sizeof(*sc->expects));
 	if (!sc->expects)
 		return nomem(c);
@@ -1091,9 +1393,55 @@ static int get_expects(struct ctx *c, const struct node *k,
 		ex->pos.col = v->kids[i]->col;
 		err = walk_map(c, v->kids[i], &expect_schema, ex);
 		if (!err)
-			err = check_negative(c, v->kids[i], ex);
+			err = control ? check_alerts(c, v->kids[i], ex) :
+			      check_negative(c, v->kids[i], ex);
 	}
 	return err;
+}
+
+/* ---- the control ------------------------------------------------------ */
+
+enum { CT_STEPS, CT_EXPECT, CT_HOST };
+static const char *const control_keys[] = {
+	"steps", "expect", "host", NULL
+};
+
+static int control_key(struct ctx *c, int key, const struct node *k,
+		       const struct node *v, void *obj)
+{
+	struct fd_scenario *ctl = obj;
+	int err;
+
+	switch (key) {
+	case CT_STEPS:
+		return get_steps(c, k, v, ctl);
+	case CT_EXPECT:
+		c->control_expect = v;
+		return get_expects(c, k, v, ctl, true);
+	case CT_HOST:
+		/* When the excepted attribute is the host (host.name). */
+		err = need_kind(c, k, v, NODE_MAP);
+		return err ? err : walk_map(c, v, &host_schema, &ctl->host);
+	}
+	return 0;
+}
+
+static const struct schema control_schema = {
+	control_keys, 1u << CT_STEPS, control_key
+};
+
+static int get_control(struct ctx *c, const struct node *k,
+		       const struct node *v)
+{
+	int err = need_kind(c, k, v, NODE_MAP);
+
+	if (err)
+		return err;
+	c->control = k;
+	c->sc->control = calloc(1, sizeof(*c->sc->control));
+	if (!c->sc->control)
+		return nomem(c);
+	return walk_map(c, v, &control_schema, c->sc->control);
 }
 
 static int scenario_key(struct ctx *c, int key, const struct node *k,
@@ -1105,6 +1453,7 @@ static int scenario_key(struct ctx *c, int key, const struct node *k,
 
 	switch (key) {
 	case SC_ID:
+		c->id = v;
 		err = get_string(c, k, v, &sc->id);
 		if (!err && !is_id(sc->id))
 			err = fail(c, v, "bad id '%s' (expected 1 to %d of "
@@ -1130,12 +1479,16 @@ static int scenario_key(struct ctx *c, int key, const struct node *k,
 		err = need_kind(c, k, v, NODE_MAP);
 		return err ? err : walk_map(c, v, &host_schema, &sc->host);
 	case SC_STEPS:
-		return get_steps(c, k, v);
+		return get_steps(c, k, v, sc);
 	case SC_EXCEPTIONS:
+		c->exceptions = k;
 		return get_strv(c, k, v, false, check_nonempty,
 				&sc->exceptions);
 	case SC_EXPECT:
-		return get_expects(c, k, v);
+		c->expect = v;
+		return get_expects(c, k, v, sc, false);
+	case SC_CONTROL:
+		return get_control(c, k, v);
 	}
 	return 0;
 }
@@ -1171,18 +1524,18 @@ static const struct fd_expect *same_target(const struct fd_scenario *sc,
 }
 
 /*
- * Each expectation names a rule under test; each rule has at least one.
- * A rule may have one expectation per version, plus one without a version
- * for every version not named.
+ * Each expectation (the items of expect) names a rule under test; each
+ * rule has at least one.  A rule may have one expectation per version,
+ * plus one without a version for every version not named.
  */
-static int check_rules(struct ctx *c)
+static int check_rules(struct ctx *c, const struct fd_scenario *sc,
+		       const struct node *expect)
 {
 	const struct fd_expect *claimed[MAX_RULES] = { 0 };
-	struct fd_scenario *sc = c->sc;
 	char buf[SHOWN_MAX + 4];
 
 	for (size_t i = 0; i < sc->nexpects; i++) {
-		const struct node *v = map_get(c->expect->kids[i], "rule");
+		const struct node *v = map_get(expect->kids[i], "rule");
 		const struct fd_expect *twin = same_target(sc, i);
 		size_t r = 0;
 
@@ -1204,11 +1557,19 @@ static int check_rules(struct ctx *c)
 				    twin->pos.line);
 		claimed[r] = &sc->expects[i];
 	}
-	for (size_t r = 0; r < sc->rules.n; r++)
-		if (!claimed[r])
-			return fail(c, c->rules->kids[r],
-				    "no expectation for rule '%s'",
+	for (size_t r = 0; r < sc->rules.n; r++) {
+		if (claimed[r])
+			continue;
+		if (sc->control_of)
+			return fail(c, expect, "the control has no "
+				    "expectation for rule '%s' (leave its "
+				    "'expect' out to expect an alert from "
+				    "every rule)",
 				    SHOW(c->rules->kids[r], buf));
+		return fail(c, c->rules->kids[r],
+			    "no expectation for rule '%s'",
+			    SHOW(c->rules->kids[r], buf));
+	}
 	return 0;
 }
 
@@ -1221,21 +1582,19 @@ static int strv_ensure(struct ctx *c, struct fd_strv *sv)
 	return sv->v ? 0 : nomem(c);
 }
 
-static int finish(struct ctx *c)
+/* Every list of sc an array, even when empty. */
+static int finish_lists(struct ctx *c, struct fd_scenario *sc)
 {
-	struct fd_scenario *sc = c->sc;
-	int err = check_rules(c);
+	int err = strv_ensure(c, &sc->rules);
 
-	if (!err)
-		err = host_finish(c, &sc->host);
-	if (!err)
-		err = strv_ensure(c, &sc->rules);
 	if (!err)
 		err = strv_ensure(c, &sc->exceptions);
 	for (size_t i = 0; !err && i < sc->nsteps; i++) {
 		err = strv_ensure(c, &sc->steps[i].args);
 		if (!err)
 			err = strv_ensure(c, &sc->steps[i].parents);
+		if (!err)
+			err = strv_ensure(c, &sc->steps[i].env);
 	}
 	for (size_t i = 0; !err && i < sc->nexpects; i++) {
 		struct fd_expect *ex = &sc->expects[i];
@@ -1246,6 +1605,157 @@ static int finish(struct ctx *c)
 		if (!err)
 			err = strv_ensure(c, &ex->subtechniques);
 	}
+	return err;
+}
+
+/* Exceptions and a control come together, and the control's id fits. */
+static int check_control(struct ctx *c)
+{
+	const struct fd_scenario *sc = c->sc;
+	char buf[SHOWN_MAX + 4];
+
+	if (sc->exceptions.n && !sc->control)
+		return fail(c, c->exceptions, "an exception scenario needs a "
+			    "control: the same steps without the excepted "
+			    "attribute, which must still alert (see "
+			    "scenarios/README.md)");
+	if (sc->control && !sc->exceptions.n)
+		return fail(c, c->control, "'control' belongs to an "
+			    "exception scenario: add the 'exceptions' it "
+			    "runs with, or remove 'control'");
+	if (sc->control &&
+	    strlen(sc->id) + strlen(FD_CONTROL_SUFFIX) > MAX_ID)
+		return fail(c, c->id, "id '%s' is too long for an exception "
+			    "scenario: its control's id, the id and "
+			    "'" FD_CONTROL_SUFFIX "', must be at most %d "
+			    "characters", SHOW(c->id, buf), MAX_ID);
+	return 0;
+}
+
+static int dup_or_null(struct ctx *c, const char *s, char **out)
+{
+	*out = s ? strdup(s) : NULL;
+	return !s || *out ? 0 : nomem(c);
+}
+
+/* The text of a and b, joined, into *out. */
+static int join(struct ctx *c, const char *a, const char *b, char **out)
+{
+	size_t la = strlen(a), lb = strlen(b);
+
+	*out = malloc(la + lb + 1);
+	if (!*out)
+		return nomem(c);
+	memcpy(*out, a, la);
+	memcpy(*out + la, b, lb + 1);
+	return 0;
+}
+
+/* *to, when unset, gets a copy of from (which may be NULL too). */
+static int inherit(struct ctx *c, const char *from, char **to)
+{
+	return *to ? 0 : dup_or_null(c, from, to);
+}
+
+/*
+ * The control's host profile: what its own 'host' gives, the rest as the
+ * scenario's file gives it (before defaults, which both then get from
+ * their os).
+ */
+static int inherit_host(struct ctx *c, const struct fd_host *from,
+			struct fd_host *to)
+{
+	int err = inherit(c, from->os_type, &to->os_type);
+
+	if (!err)
+		err = inherit(c, from->os_name, &to->os_name);
+	if (!err)
+		err = inherit(c, from->os_version, &to->os_version);
+	if (!err)
+		err = inherit(c, from->os_family, &to->os_family);
+	if (!err)
+		err = inherit(c, from->os_platform, &to->os_platform);
+	if (!err)
+		err = inherit(c, from->name, &to->name);
+	if (!err)
+		err = inherit(c, from->arch, &to->arch);
+	return err;
+}
+
+/* What the control shares with its scenario, copied (the host aside). */
+static int copy_shared(struct ctx *c, const struct fd_scenario *sc,
+		       struct fd_scenario *ctl)
+{
+	int err = join(c, sc->id, FD_CONTROL_SUFFIX, &ctl->id);
+
+	if (!err)
+		err = join(c, sc->title, " (control)", &ctl->title);
+	if (!err)
+		err = dup_or_null(c, sc->id, &ctl->control_of);
+	if (!err)
+		err = dup_or_null(c, sc->path, &ctl->path);
+	if (!err)
+		err = dup_or_null(c, sc->source, &ctl->source);
+	if (!err)
+		err = dup_or_null(c, sc->technique, &ctl->technique);
+	if (!err && fd_strv_copy(&ctl->rules, &sc->rules))
+		err = nomem(c);
+	if (!err && fd_strv_copy(&ctl->exceptions, &sc->exceptions))
+		err = nomem(c);
+	return err;
+}
+
+/* Without an 'expect', a control expects ">= 1" alert from every rule. */
+static int default_expects(struct ctx *c, struct fd_scenario *ctl)
+{
+	ctl->expects = calloc(ctl->rules.n, sizeof(*ctl->expects));
+	if (!ctl->expects)
+		return nomem(c);
+	ctl->nexpects = ctl->rules.n;
+	for (size_t r = 0; r < ctl->rules.n; r++) {
+		struct fd_expect *ex = &ctl->expects[r];
+
+		ex->count_op = FD_COUNT_AT_LEAST;
+		ex->count = 1;
+		ex->risk_score = -1;
+		ex->pos.line = c->control->line;
+		ex->pos.col = c->control->col;
+		ex->rule_id = strdup(ctl->rules.v[r]);
+		if (!ex->rule_id)
+			return nomem(c);
+	}
+	return 0;
+}
+
+static int build_control(struct ctx *c)
+{
+	struct fd_scenario *ctl = c->sc->control;
+	int err = copy_shared(c, c->sc, ctl);
+
+	if (!err)
+		err = c->control_expect ?
+		      check_rules(c, ctl, c->control_expect) :
+		      default_expects(c, ctl);
+	if (!err)
+		err = host_finish(c, &ctl->host);
+	return err ? err : finish_lists(c, ctl);
+}
+
+static int finish(struct ctx *c)
+{
+	struct fd_scenario *sc = c->sc;
+	int err = check_rules(c, sc, c->expect);
+
+	if (!err)
+		err = check_control(c);
+	if (!err && sc->control)
+		err = inherit_host(c, &sc->host, &sc->control->host);
+	if (!err)
+		err = host_finish(c, &sc->host);
+	if (!err)
+		err = finish_lists(c, sc);
+	if (!err && sc->control)
+		err = build_control(c);
 	return err;
 }
 
@@ -1396,6 +1906,9 @@ static void step_release(struct fd_step *st)
 	fd_strv_release(&st->args);
 	fd_strv_release(&st->parents);
 	free(st->user);
+	free(st->cwd);
+	free(st->path);
+	fd_strv_release(&st->env);
 }
 
 static void expect_release(struct fd_expect *ex)
@@ -1431,5 +1944,16 @@ void fd_scenario_free(struct fd_scenario *sc)
 		expect_release(&sc->expects[i]);
 	free(sc->expects);
 	free(sc->source);
+	fd_scenario_free(sc->control);	/* a control has none: depth 1 */
+	free(sc->control_of);
 	free(sc);
+}
+
+struct fd_scenario *fd_scenario_take_control(struct fd_scenario *sc)
+{
+	struct fd_scenario *ctl = sc ? sc->control : NULL;
+
+	if (sc)
+		sc->control = NULL;
+	return ctl;
 }

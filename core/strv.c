@@ -61,3 +61,18 @@ void fd_strv_release(struct fd_strv *sv)
 	sv->v = NULL;
 	sv->n = 0;
 }
+
+int fd_strv_copy(struct fd_strv *dst, const struct fd_strv *src)
+{
+	memset(dst, 0, sizeof(*dst));
+	dst->v = calloc(1, sizeof(*dst->v));
+	if (!dst->v)
+		return -FD_ERR_NOMEM;
+	for (size_t i = 0; i < src->n; i++) {
+		if (fd_strv_push(dst, src->v[i], strlen(src->v[i]))) {
+			fd_strv_release(dst);
+			return -FD_ERR_NOMEM;
+		}
+	}
+	return 0;
+}

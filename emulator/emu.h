@@ -96,6 +96,21 @@ int fd_emu_run_id(char *buf, size_t len);
 /* The stand-in name at depth d of a step's chain (parents, then run). */
 const char *fd_emu_name(const struct fd_step *st, size_t d);
 
+/* Where the copy at depth d lives, relative to the scenario's folder:
+ * its name, or "<path>/<name>" for the step's own stand-in when the step
+ * has a path.  -1 if it does not fit in buf. */
+int fd_emu_copy_rel(const struct fd_step *st, size_t d, char *buf,
+		    size_t len);
+
+/* The absolute path of that copy. */
+int fd_emu_copy_path(const struct fd_emu *e, const struct fd_scenario *sc,
+		     const struct fd_step *st, size_t d, char *buf,
+		     size_t len);
+
+/* The chain's working directory: the scenario's folder, or its cwd. */
+int fd_emu_cwd(const struct fd_emu *e, const struct fd_scenario *sc,
+	       const struct fd_step *st, char *buf, size_t len);
+
 /* Processes in a step's chain: its parents and itself. */
 size_t fd_emu_chain_len(const struct fd_step *st);
 

@@ -77,6 +77,33 @@ size_t fd_emu_chain_len(const struct fd_step *st)
 	return st->parents.n + 1;
 }
 
+int fd_emu_copy_rel(const struct fd_step *st, size_t d, char *buf,
+		    size_t len)
+{
+	const char *name = fd_emu_name(st, d);
+
+	if (d < st->parents.n || !st->path)
+		return fd_emu_path(buf, len, name, NULL, NULL);
+	return fd_emu_path(buf, len, st->path, name, NULL);
+}
+
+int fd_emu_copy_path(const struct fd_emu *e, const struct fd_scenario *sc,
+		     const struct fd_step *st, size_t d, char *buf,
+		     size_t len)
+{
+	char rel[PATH_MAX];
+
+	if (fd_emu_copy_rel(st, d, rel, sizeof(rel)) < 0)
+		return -1;
+	return fd_emu_path(buf, len, e->dir, sc->id, rel);
+}
+
+int fd_emu_cwd(const struct fd_emu *e, const struct fd_scenario *sc,
+	       const struct fd_step *st, char *buf, size_t len)
+{
+	return fd_emu_path(buf, len, e->dir, sc->id, st->cwd);
+}
+
 size_t fd_emu_argv(const struct fd_step *st, size_t d, const char **argv)
 {
 	size_t i;
@@ -189,10 +216,71 @@ static int step_error(struct fd_diag *diag, const struct fd_scenario *sc,
 			   detail ? ": " : "", detail ? detail : "");
 }
 
+/* What is wrong with a step's extra environment, or NULL. */
+static const char *env_problem(const struct fd_step *st, const char **which)
+{
+	size_t bytes = 0, i;
+
+	*which = NULL;
+	if (st->env.n > FD_ENV_MAX)
+		return "more than 32 environment variables";
+	for (i = 0; i < st->env.n; i++) {
+		const char *kv = st->env.v ? st->env.v[i] : NULL;
+		const char *eq = kv ? strchr(kv, '=') : NULL, *p;
+
+		if (!eq)
+			return "an environment entry is not NAME=value";
+		*which = kv;
+		if (!fd_env_name_ok(kv, (size_t)(eq - kv)))
+			return "bad environment variable name";
+		if (fd_env_name_refusal(kv, (size_t)(eq - kv)))
+			return "environment variable not allowed (see "
+			       "scenarios/README.md)";
+		for (p = eq + 1; *p; p++)
+			if ((unsigned char)*p < 0x20 || *p == 0x7f)
+				return "control character in an environment "
+				       "value";
+		bytes += strlen(kv);
+	}
+	*which = NULL;
+	if (bytes > FD_ENV_BYTES)
+		return "environment larger than 4096 bytes";
+	return NULL;
+}
+
+/* cwd and path: folders inside the scenario's, of a path that fits. */
+static int check_folders(struct fd_emu *e, const struct fd_scenario *sc,
+			 const struct fd_step *st, size_t dirlen)
+{
+	const char *dirs[] = { st->cwd, st->path };
+	const char *what[] = { "unsafe cwd", "unsafe path" };
+	size_t i;
+
+	for (i = 0; i < 2; i++) {
+		if (!dirs[i])
+			continue;
+		if (!fd_subdir_ok(dirs[i]))
+			return step_error(e->diag, sc, st, FD_ERR_INVALID,
+					  what[i], dirs[i]);
+		if (dirlen + strlen(dirs[i]) + NAME_MAX + 2 >= PATH_MAX)
+			return step_error(e->diag, sc, st, FD_ERR_INVALID,
+					  "folder path too long", dirs[i]);
+	}
+	return 0;
+}
+
 static int check_step(struct fd_emu *e, const struct fd_scenario *sc,
 		      const struct fd_step *st)
 {
 	size_t dirlen = strlen(e->dir) + strlen(sc->id) + 2, bytes = 0, i;
+	const char *why, *which;
+	int rc = check_folders(e, sc, st, dirlen);
+
+	if (rc < 0)
+		return rc;
+	why = env_problem(st, &which);
+	if (why)
+		return step_error(e->diag, sc, st, FD_ERR_INVALID, why, which);
 
 	if (!safe_name(st->run))
 		return step_error(e->diag, sc, st, FD_ERR_INVALID,
@@ -217,9 +305,10 @@ static int check_step(struct fd_emu *e, const struct fd_scenario *sc,
 	if (st->args.n + 1 > FD_PLAN_MAX_ARGS)
 		return step_error(e->diag, sc, st, FD_ERR_INVALID,
 				  "too many arguments", NULL);
-	/* The plan record naming this step's stand-in: its name, then its
-	 * argv (the name again, then the arguments). */
-	bytes = 2 * (strlen(st->run) + 1);
+	/* The plan record naming this step's stand-in: where its copy is,
+	 * then its argv (its name, then the arguments). */
+	bytes = 2 * (strlen(st->run) + 1) +
+		(st->path ? strlen(st->path) + 1 : 0);
 	for (i = 0; i < st->args.n; i++) {
 		if (!st->args.v[i])
 			return step_error(e->diag, sc, st, FD_ERR_INVALID,
@@ -635,14 +724,22 @@ static void print_step(const struct fd_emu *e, const struct fd_scenario *sc,
 	const struct fd_emu_cred *cr = step_cred(e, st);
 	FILE *out = e->opts->log;
 	size_t n = fd_emu_chain_len(st), d, k;
+	char path[PATH_MAX];
 
 	fprintf(out, "  step %zu: deadline %ld ms, dwell %ld ms\n", si + 1,
 		st->timeout_ms > 0 ? st->timeout_ms : DEFAULT_TIMEOUT_MS,
 		st->dwell_ms);
+	if (st->cwd) {
+		fd_emu_cwd(e, sc, st, path, sizeof(path));
+		fprintf(out, "    working directory %s\n", path);
+	}
+	for (k = 0; st->env.v && k < st->env.n; k++)
+		fprintf(out, "    environment %s\n", st->env.v[k]);
 	for (d = 0; d < n; d++) {
-		fprintf(out, "    %s %s/%s/%s\n      user %s (uid %ld), argv ",
-			d + 1 == n ? "run" : "parent", e->dir, sc->id,
-			fd_emu_name(st, d), cr->name, (long)cr->uid);
+		fd_emu_copy_path(e, sc, st, d, path, sizeof(path));
+		fprintf(out, "    %s %s\n      user %s (uid %ld), argv ",
+			d + 1 == n ? "run" : "parent", path, cr->name,
+			(long)cr->uid);
 		print_argv(out, st, d);
 		fprintf(out, "\n      parent chain: firedrill");
 		for (k = 0; k < d; k++)

@@ -5,7 +5,8 @@
  * Safety model (DESIGN.md): only firedrill's own stand-in program runs,
  * copied (not linked) into a fresh private directory (mode 0700) whose path
  * holds the run id; its sha256 is checked before every exec; no shell, no
- * PATH search, a minimal environment; a deadline per step after which the
+ * PATH search, a minimal environment (plus a step's own variables, never
+ * one that changes how a program loads); a deadline per step after which the
  * whole process group is killed; every child reaped; the directory removed
  * at the end, on error and on SIGINT/SIGTERM unless keep is set.  Started
  * as root, stand-ins run as an unprivileged user.

@@ -30,8 +30,10 @@
 /*
  * One process's instructions.  When argc is 0 the process is the step's
  * own stand-in: it prints its fake answer, dwells dwell_ms and exits.
- * Otherwise nbytes of NUL-terminated strings follow: the child's name
- * (a file in the stand-in's own directory), then its argc argv strings;
+ * Otherwise nbytes of NUL-terminated strings follow: where the child's
+ * copy is, relative to the stand-in's own directory (its name, or a
+ * step's path, '/', and its name; never "." or ".."), then its argc argv
+ * strings;
  * the stand-in runs that child only if the child's copy and its own
  * executable both hash to sha256.
  */

@@ -2,6 +2,9 @@
  * privdir.c - the private directory <tmpdir>/firedrill-<run id>/ (0700):
  * a <scenario id>/ folder (0700) per scenario with copies, never links, of
  * the stand-in under each name it uses (0500), the output log, removal.
+ * The folders a step's cwd and path name are made inside the scenario's
+ * folder, like it in every way; a step with a path has its own stand-in's
+ * copy there.
  *
  * As root the tree stays root's, and only its group is the group of the
  * user the current step runs as (folders 0750, copies 0550): the stand-ins
@@ -22,12 +25,6 @@ static int scenario_dir(const struct fd_emu *e, const struct fd_scenario *sc,
 			char *buf, size_t len)
 {
 	return fd_emu_path(buf, len, e->dir, sc->id, NULL);
-}
-
-static int copy_path(const struct fd_emu *e, const struct fd_scenario *sc,
-		     const char *name, char *buf, size_t len)
-{
-	return fd_emu_path(buf, len, e->dir, sc->id, name);
 }
 
 static int io_error(struct fd_emu *e, const char *what, const char *path)
@@ -85,9 +82,15 @@ static int copy_standin(struct fd_emu *e, const char *path)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
 		      O_CLOEXEC, 0700);
+	struct stat st;
 
-	if (fd < 0 && errno == EEXIST)
-		return 0;
+	if (fd < 0 && errno == EEXIST) {
+		if (lstat(path, &st) == 0 && S_ISREG(st.st_mode))
+			return 0;
+		return fd_diag_set(e->diag, FD_ERR_IO, 0, 0, "cannot create "
+				   "the stand-in copy %s: a folder has its "
+				   "name", path);
+	}
 	if (fd < 0)
 		return io_error(e, "create the stand-in copy", path);
 	if (fd_write_all(fd, e->standin, e->standin_len) < 0 ||
@@ -103,6 +106,98 @@ static int copy_standin(struct fd_emu *e, const char *path)
 	return 0;
 }
 
+/*
+ * A folder of the tree, as private as the rest: made 0700, shared with
+ * the run user's group, then given its mode.  One that an earlier step
+ * made is taken as it is, if it is a real folder (not a link).
+ */
+static int make_folder(struct fd_emu *e, const char *path, bool again)
+{
+	struct stat st;
+
+	if (mkdir(path, 0700) < 0) {
+		if (!again || errno != EEXIST)
+			return io_error(e, "create", path);
+		if (lstat(path, &st) < 0)
+			return io_error(e, "look at", path);
+		if (!S_ISDIR(st.st_mode))
+			return fd_diag_set(e->diag, FD_ERR_IO, 0, 0,
+					   "cannot create folder %s: a "
+					   "stand-in copy has its name",
+					   path);
+		return 0;
+	}
+	if (as_root() && chown(path, (uid_t)-1, e->dir_group) < 0)
+		return io_error(e, "share with the run user", path);
+	if (chmod(path, dir_mode()) < 0)
+		return io_error(e, "set the mode of", path);
+	return 0;
+}
+
+typedef int (*folder_fn)(struct fd_emu *e, const char *path,
+			 const void *arg);
+
+static int make_subfolder(struct fd_emu *e, const char *path,
+			  const void *arg)
+{
+	(void)arg;
+	return make_folder(e, path, true);
+}
+
+/* The length of the first name of a path: up to its '/' or its end. */
+static size_t name_len(const char *s)
+{
+	const char *slash = strchr(s, '/');
+
+	return slash ? (size_t)(slash - s) : strlen(s);
+}
+
+/*
+ * Call fn on every folder that sub (a step's cwd or path) needs below the
+ * scenario's folder, outermost first: a, a/b, a/b/c.
+ */
+static int each_folder(struct fd_emu *e, const struct fd_scenario *sc,
+		       const char *sub, folder_fn fn, const void *arg)
+{
+	char rel[PATH_MAX], path[PATH_MAX];
+	size_t off = 0;
+	int rc;
+
+	if (!sub)
+		return 0;
+	snprintf(rel, sizeof(rel), "%s", sub);
+	for (;;) {
+		char keep;
+
+		off += name_len(rel + off);
+		keep = rel[off];
+		rel[off] = '\0';
+		if (fd_emu_path(path, sizeof(path), e->dir, sc->id, rel) < 0)
+			return fd_diag_set(e->diag, FD_ERR_INVALID, 0, 0,
+					   "path too long for scenario %s",
+					   sc->id);
+		rc = fn(e, path, arg);
+		if (rc < 0 || !keep)
+			return rc;
+		rel[off++] = keep;
+	}
+}
+
+/* Every folder the scenario's steps need, each step's cwd and path. */
+static int each_step_folder(struct fd_emu *e, const struct fd_scenario *sc,
+			    folder_fn fn, const void *arg)
+{
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; rc == 0 && i < sc->nsteps; i++) {
+		rc = each_folder(e, sc, sc->steps[i].cwd, fn, arg);
+		if (rc == 0)
+			rc = each_folder(e, sc, sc->steps[i].path, fn, arg);
+	}
+	return rc;
+}
+
 int fd_privdir_populate(struct fd_emu *e, const struct fd_scenario *sc)
 {
 	char path[PATH_MAX];
@@ -112,25 +207,28 @@ int fd_privdir_populate(struct fd_emu *e, const struct fd_scenario *sc)
 	if (scenario_dir(e, sc, path, sizeof(path)) < 0)
 		return fd_diag_set(e->diag, FD_ERR_INVALID, 0, 0,
 				   "path too long for scenario %s", sc->id);
-	if (mkdir(path, 0700) < 0)
-		return io_error(e, "create", path);
-	if (as_root() && chown(path, (uid_t)-1, e->dir_group) < 0)
-		return io_error(e, "share with the run user", path);
-	if (chmod(path, dir_mode()) < 0)
-		return io_error(e, "set the mode of", path);
-	for (i = 0; i < sc->nsteps; i++) {
+	rc = make_folder(e, path, false);
+	if (rc == 0)
+		rc = each_step_folder(e, sc, make_subfolder, NULL);
+	for (i = 0; rc == 0 && i < sc->nsteps; i++) {
 		const struct fd_step *st = &sc->steps[i];
 
-		for (d = 0; d < fd_emu_chain_len(st); d++) {
-			if (copy_path(e, sc, fd_emu_name(st, d), path,
-				      sizeof(path)) < 0)
+		for (d = 0; rc == 0 && d < fd_emu_chain_len(st); d++) {
+			if (fd_emu_copy_path(e, sc, st, d, path,
+					     sizeof(path)) < 0)
 				return fd_diag_set(e->diag, FD_ERR_INVALID,
 						   0, 0, "path too long");
 			rc = copy_standin(e, path);
-			if (rc < 0)
-				return rc;
 		}
 	}
+	return rc;
+}
+
+/* arg: the gid_t of the group to share the folder with. */
+static int share_folder(struct fd_emu *e, const char *path, const void *arg)
+{
+	if (lchown(path, (uid_t)-1, *(const gid_t *)arg) < 0)
+		return io_error(e, "share with the run user", path);
 	return 0;
 }
 
@@ -145,6 +243,7 @@ int fd_privdir_own(struct fd_emu *e, const struct fd_scenario *sc,
 {
 	char path[PATH_MAX];
 	size_t i, d;
+	int rc;
 
 	if (!as_root() || e->dir_group == cr->gid)
 		return 0;
@@ -153,12 +252,14 @@ int fd_privdir_own(struct fd_emu *e, const struct fd_scenario *sc,
 	scenario_dir(e, sc, path, sizeof(path));
 	if (chown(path, (uid_t)-1, cr->gid) < 0)
 		return io_error(e, "share with the run user", path);
+	rc = each_step_folder(e, sc, share_folder, &cr->gid);
+	if (rc < 0)
+		return rc;
 	for (i = 0; i < sc->nsteps; i++) {
 		const struct fd_step *st = &sc->steps[i];
 
 		for (d = 0; d < fd_emu_chain_len(st); d++) {
-			copy_path(e, sc, fd_emu_name(st, d), path,
-				  sizeof(path));
+			fd_emu_copy_path(e, sc, st, d, path, sizeof(path));
 			if (lchown(path, (uid_t)-1, cr->gid) < 0)
 				return io_error(e, "share with the run user",
 						path);
@@ -177,7 +278,7 @@ int fd_privdir_check(struct fd_emu *e, const struct fd_scenario *sc,
 	size_t d;
 
 	for (d = 0; d < fd_emu_chain_len(st); d++) {
-		copy_path(e, sc, fd_emu_name(st, d), path, sizeof(path));
+		fd_emu_copy_path(e, sc, st, d, path, sizeof(path));
 		if (fd_sha256_file(path, got) < 0)
 			return fd_diag_set(e->diag, FD_ERR_HASH, st->pos.line,
 					   st->pos.col,

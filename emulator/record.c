@@ -228,6 +228,27 @@ int fd_record_end(struct fd_emu *e, size_t done, bool complete)
 	return rc;
 }
 
+/* The step's extra environment, as {"NAME": "value", ...}. */
+static void put_env(struct fd_jsonw *w, const struct fd_step *st)
+{
+	size_t i;
+
+	fd_jsonw_key(w, "env");
+	fd_jsonw_begin_object(w);
+	for (i = 0; st->env.v && i < st->env.n; i++) {
+		const char *eq = strchr(st->env.v[i], '=');
+		char name[FD_ENV_BYTES + 1];
+
+		if (!eq || (size_t)(eq - st->env.v[i]) > FD_ENV_BYTES)
+			continue;	/* check_step() refused those */
+		memcpy(name, st->env.v[i], (size_t)(eq - st->env.v[i]));
+		name[eq - st->env.v[i]] = '\0';
+		fd_jsonw_key(w, name);
+		fd_jsonw_string(w, eq + 1);
+	}
+	fd_jsonw_end_object(w);
+}
+
 static void put_process(struct fd_jsonw *w, const struct fd_emu *e,
 			const struct fd_scenario *sc, size_t si,
 			const struct fd_emu_cred *cr,
@@ -237,8 +258,8 @@ static void put_process(struct fd_jsonw *w, const struct fd_emu *e,
 	size_t d = (size_t)p->depth;
 	char path[PATH_MAX], cwd[PATH_MAX];
 
-	fd_emu_path(cwd, sizeof(cwd), e->dir, sc->id, NULL);
-	fd_emu_path(path, sizeof(path), cwd, fd_emu_name(st, d), NULL);
+	fd_emu_cwd(e, sc, st, cwd, sizeof(cwd));
+	fd_emu_copy_path(e, sc, st, d, path, sizeof(path));
 	fd_jsonw_begin_object(w);
 	put_str(w, "record", "process");
 	put_str(w, "scenario", sc->id);
@@ -252,6 +273,7 @@ static void put_process(struct fd_jsonw *w, const struct fd_emu *e,
 	fd_jsonw_key(w, "args");
 	fd_record_argv(w, st, d);
 	put_str(w, "working_directory", cwd);
+	put_env(w, st);
 	put_str(w, "user", cr->name);
 	put_int(w, "uid", (long long)cr->uid);
 	put_int(w, "gid", (long long)cr->gid);
@@ -299,6 +321,8 @@ int fd_record_scenario(struct fd_emu *e, const struct fd_scenario *sc,
 	put_str(&w, "scenario", sc->id);
 	put_str(&w, "path", sc->path ? sc->path : "");
 	put_str(&w, "source", sc->source ? sc->source : "");
+	if (sc->control_of)
+		put_str(&w, "control_of", sc->control_of);
 	put_time(&w, "start_time", start_us);
 	put_time(&w, "end_time", end_us);
 	put_bool(&w, "complete", complete);

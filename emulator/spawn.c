@@ -1,9 +1,11 @@
 /*
  * spawn.c - run one step: fork its chain's outermost stand-in into its own
- * process group (run user, minimal environment, fds 0-4 only, exec by
- * absolute path), feed it the plan, collect reports, and wait on poll()
- * until the report pipe's end of file, the deadline (SIGKILL to the group)
- * or a stop signal.  Every process is reaped before it returns.
+ * process group (run user, minimal environment plus the step's env, in the
+ * step's working directory, fds 0-4 only, exec by absolute path), feed it
+ * the plan, collect reports, and wait on poll() until the report pipe's
+ * end of file, the deadline (SIGKILL to the group) or a stop signal.  The
+ * chain inherits the environment and the working directory.  Every
+ * process is reaped before it returns.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -202,13 +204,15 @@ static char *build_plan(const struct fd_emu *e, const struct fd_step *st,
 
 	for (d = 0; d < n; d++) {
 		const char *argv[FD_PLAN_MAX_ARGS + 1];
+		char child[PATH_MAX];
 		size_t argc = 0, bytes = 0, i;
 		struct fd_plan_rec rec = { .magic = FD_PLAN_MAGIC };
 		char *p;
 
 		if (d + 1 < n) {
 			argc = fd_emu_argv(st, d + 1, argv);
-			bytes = strlen(fd_emu_name(st, d + 1)) + 1;
+			fd_emu_copy_rel(st, d + 1, child, sizeof(child));
+			bytes = strlen(child) + 1;
 			for (i = 0; i < argc; i++)
 				bytes += strlen(argv[i]) + 1;
 		}
@@ -228,10 +232,10 @@ static char *build_plan(const struct fd_emu *e, const struct fd_step *st,
 		memcpy(buf + off, &rec, sizeof(rec));
 		off += sizeof(rec);
 		if (argc) {
-			const char *name = fd_emu_name(st, d + 1);
-
-			memcpy(buf + off, name, strlen(name) + 1);
-			off += strlen(name) + 1;
+			/* The child: where its copy is, from the folder of
+			 * this (parent) stand-in, the scenario's. */
+			memcpy(buf + off, child, strlen(child) + 1);
+			off += strlen(child) + 1;
 			for (i = 0; i < argc; i++) {
 				size_t sz = strlen(argv[i]) + 1;
 
@@ -521,13 +525,17 @@ static int failure(struct fd_emu *e, const struct fd_scenario *sc,
 				   "cannot run stand-in '%s' as user %s "
 				   "(uid %ld): %s", name, cr->name,
 				   (long)cr->uid, strerror(r->status));
-	if (r->stage == FD_STAGE_CHDIR && cr->drop)
+	if (r->stage == FD_STAGE_CHDIR && cr->drop) {
+		char cwd[PATH_MAX];
+
+		fd_emu_cwd(e, sc, st, cwd, sizeof(cwd));
 		return fd_diag_set(e->diag, FD_ERR_SPAWN, line, col,
-				   "user %s cannot enter %s/%s: %s; every "
+				   "user %s cannot enter %s: %s; every "
 				   "parent of the private directory must be "
 				   "searchable by %s (try TMPDIR=/tmp)",
-				   cr->name, e->dir, sc->id,
-				   strerror(r->status), cr->name);
+				   cr->name, cwd, strerror(r->status),
+				   cr->name);
+	}
 	if (r->stage == FD_STAGE_EXEC &&
 	    (r->status == EACCES || r->status == EPERM))
 		return fd_diag_set(e->diag, FD_ERR_SPAWN, line, col,
@@ -572,7 +580,9 @@ int fd_spawn_step(struct fd_emu *e, const struct fd_scenario *sc, size_t si,
 	const struct fd_step *st = &sc->steps[si];
 	const char *argv[FD_PLAN_MAX_ARGS + 1];
 	char cwd[PATH_MAX], path[PATH_MAX], home[PATH_MAX + 8];
-	char *envp[] = { "PATH=/usr/bin:/bin", home, "LANG=C", NULL };
+	char *envp[3 + FD_ENV_MAX + 1] = {
+		"PATH=/usr/bin:/bin", home, "LANG=C", NULL
+	};
 	struct step_wait w = { .rep_fd = -1, .plan_fd = -1 };
 	struct launch l = { .path = path, .argv = (char *const *)argv,
 			    .envp = envp, .cwd = cwd, .cr = cr };
@@ -586,9 +596,14 @@ int fd_spawn_step(struct fd_emu *e, const struct fd_scenario *sc, size_t si,
 	for (d = 0; d < w.n; d++)
 		procs[d] = (struct fd_emu_proc){ .depth = (int)d,
 						 .exit_code = -1 };
+	/* HOME stays the scenario's folder, wherever the chain starts. */
 	fd_emu_path(cwd, sizeof(cwd), e->dir, sc->id, NULL);
-	fd_emu_path(path, sizeof(path), cwd, fd_emu_name(st, 0), NULL);
 	snprintf(home, sizeof(home), "HOME=%s", cwd);
+	fd_emu_cwd(e, sc, st, cwd, sizeof(cwd));
+	fd_emu_copy_path(e, sc, st, 0, path, sizeof(path));
+	/* check_step() saw to it that the step's own fit. */
+	for (d = 0; d < st->env.n && d < FD_ENV_MAX; d++)
+		envp[3 + d] = st->env.v[d];
 	fd_emu_argv(st, 0, argv);
 	w.plan = build_plan(e, st, &w.plan_len);
 	if (!w.plan)

@@ -54,7 +54,7 @@ static pid_t first_parent;
 
 struct plan {
 	struct fd_plan_rec rec;
-	char *child_name;
+	char *child_name;	/* where its copy is, from our folder */
 	char *argv[FD_PLAN_MAX_ARGS + 1];
 };
 
@@ -112,17 +112,36 @@ static bool read_full(int fd, void *buf, size_t len)
 	return true;
 }
 
-/* A name a copy of ourselves can have in our directory. */
-static bool safe_name(const char *s)
+/* One name of a path: printable ASCII, no '/', not "." or "..". */
+static bool safe_name(const char *s, size_t n)
 {
-	size_t n = strlen(s);
+	size_t i;
 
-	if (n == 0 || n > NAME_MAX || !strcmp(s, ".") || !strcmp(s, ".."))
+	if (n == 0 || n > NAME_MAX || (n == 1 && s[0] == '.') ||
+	    (n == 2 && s[0] == '.' && s[1] == '.'))
 		return false;
-	for (; *s; s++)
-		if (*s == '/' || *s < 0x20 || *s > 0x7e)
+	for (i = 0; i < n; i++)
+		if (s[i] == '/' || s[i] < 0x20 || s[i] > 0x7e)
 			return false;
 	return true;
+}
+
+/*
+ * Where a copy of ourselves can be: a name in our directory, or below it
+ * in folders of the scenario (a step's path), never above or outside.
+ */
+static bool safe_place(const char *s)
+{
+	for (;;) {
+		const char *slash = strchr(s, '/');
+		size_t n = slash ? (size_t)(slash - s) : strlen(s);
+
+		if (!safe_name(s, n))
+			return false;
+		if (!s[n])
+			return true;
+		s += n + 1;
+	}
 }
 
 /*
@@ -159,7 +178,7 @@ static int read_plan(struct plan *p)
 		s += strlen(s) + 1;
 	}
 	p->argv[i] = NULL;
-	return s == end && safe_name(p->child_name) ? 0 : -1;
+	return s == end && safe_place(p->child_name) ? 0 : -1;
 }
 
 /* Our own executable's absolute path. */
@@ -406,7 +425,7 @@ int main(int argc, char **argv)
 	if (rc == 0 && plan.rec.argc > 0) {
 		printf("firedrill stand-in '%s': this is a harmless "
 		       "emulation; starting stand-in '%s'\n", name,
-		       plan.child_name);
+		       plan.argv[0]);
 		return run_child(&plan);
 	}
 	printf("firedrill stand-in '%s': this is a harmless emulation, "

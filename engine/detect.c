@@ -17,6 +17,15 @@
  * event of the group among its ancestors.  Lines are found again by their
  * offset, so only offsets, not events, are kept.  (Kibana also writes a
  * building-block alert per event of a sequence; firedrill does not.)
+ *
+ * Exceptions cost nothing on events no rule matches: a single-event
+ * rule's match is parsed whole and checked against the exception items
+ * before it becomes an alert.  A sequence rule that may have exceptions
+ * checks every event before its stream sees it, as Kibana filters
+ * excepted events out of the EQL search; a second, "shadow" stream sees
+ * every event, and the shadow's sequences that hold an excepted event
+ * become the suppressed records.  Only then are the items' fields built
+ * by the sparse parse.
  */
 #include "detect.h"
 
@@ -47,6 +56,9 @@ struct event {
 	const cJSON *source;	/* the source document within full */
 	char id[64];		/* "" until an alert needs it */
 	char index[256];
+	bool lists_known;	/* scenario lists looked up */
+	const char *const *scenario_ids;	/* its scenario's lists */
+	size_t nscenario_ids;
 };
 
 /* What a sequence rule found: groups of line numbers, in emit order. */
@@ -57,14 +69,29 @@ struct groups {
 	size_t n, nlines, cap, lcap;
 };
 
+/* The lines a sequence rule's exceptions kept from its stream, in
+ * order, with the item that matched each. */
+struct excepted {
+	size_t *lines;
+	const struct fd_exc_item **items;
+	size_t n, cap;
+};
+
 /* Everything one detection keeps across lines. */
 struct detection {
 	const struct fd_ruleset *set;
 	struct fd_rule_run *runs;
+	bool *active;			/* per rule: it runs */
 	struct fd_eql_stream **streams;	/* per rule; NULL: single-event */
 	struct groups *groups;		/* per rule */
 	off_t *offsets;			/* line number -> offset in file */
 	size_t noffsets;
+	const struct fd_detect_exceptions *exc;	/* NULL: none */
+	double exc_now;			/* for expire_time */
+	struct fd_eql_stream **shadows;	/* per rule; sees excepted too */
+	struct groups *shadow_groups;
+	struct excepted *excepted;	/* per rule */
+	char err[512];			/* why a line failed, if not rc */
 };
 
 static int groups_add(void *arg, const size_t *events, size_t n)
@@ -97,6 +124,46 @@ static int groups_add(void *arg, const size_t *events, size_t n)
 	g->len[g->n++] = n;
 	g->nlines += n;
 	return 0;
+}
+
+static int excepted_add(struct excepted *x, size_t line,
+			const struct fd_exc_item *it)
+{
+	if (x->n == x->cap) {
+		size_t cap = x->cap ? x->cap * 2 : 16;
+		size_t *l = realloc(x->lines, cap * sizeof(*l));
+		const struct fd_exc_item **v = l ? realloc(x->items,
+						cap * sizeof(*v)) : NULL;
+
+		if (l)
+			x->lines = l;
+		if (!v)
+			return -FD_ERR_NOMEM;
+		x->items = v;
+		x->cap = cap;
+	}
+	x->lines[x->n] = line;
+	x->items[x->n++] = it;
+	return 0;
+}
+
+/* The item that kept line out of the stream, or NULL (lines ascend). */
+static const struct fd_exc_item *excepted_find(const struct excepted *x,
+					       size_t line)
+{
+	size_t lo = 0, hi = x->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (x->lines[mid] == line)
+			return x->items[mid];
+		if (x->lines[mid] < line)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
 }
 
 static double wall_now(void)
@@ -213,11 +280,43 @@ static void cover_event(struct fd_rule_run *run, const struct event *ev)
 	}
 }
 
-static int write_alert(const struct fd_rule *rule, struct event *ev,
-		       double now, FILE *out)
+/* A suppressed record: the alert, and the item that silenced it. */
+static bool mark_suppressed(cJSON *alert, const struct fd_exc_item *it)
 {
-	cJSON *alert;
-	char *text;
+	cJSON *by = cJSON_CreateObject();
+
+	if (by && cJSON_AddStringToObject(by, "list_id",
+					  fd_exc_item_list(it)) &&
+	    cJSON_AddStringToObject(by, "item_id", fd_exc_item_id(it)) &&
+	    cJSON_AddStringToObject(by, "name", fd_exc_item_name(it)) &&
+	    cJSON_AddItemToObject(alert, "firedrill.suppressed_by", by))
+		return true;
+	cJSON_Delete(by);
+	return false;
+}
+
+/* Write alert (consumed) as one line of out; it is a suppressed record
+ * when item is not NULL. */
+static int put_alert(cJSON *alert, const struct fd_exc_item *item,
+		     FILE *out)
+{
+	char *text = NULL;
+	int rc = 0;
+
+	if (alert && (!item || mark_suppressed(alert, item)))
+		text = cJSON_PrintUnformatted(alert);
+	cJSON_Delete(alert);
+	if (!text)
+		return -FD_ERR_NOMEM;
+	if (fputs(text, out) == EOF || fputc('\n', out) == EOF)
+		rc = -FD_ERR_IO;
+	cJSON_free(text);
+	return rc;
+}
+
+static int write_alert(const struct fd_rule *rule, struct event *ev,
+		       double now, const struct fd_exc_item *item, FILE *out)
+{
 	int rc;
 
 	if (!out)
@@ -227,16 +326,111 @@ static int write_alert(const struct fd_rule *rule, struct event *ev,
 		return rc;
 	if (!ev->id[0])
 		line_id(ev->line, ev->len, ev->id);
-	alert = fd_alert_build(rule, ev->source, ev->id, ev->index, now);
-	text = alert ? cJSON_PrintUnformatted(alert) : NULL;
-	cJSON_Delete(alert);
-	if (!text)
-		return -FD_ERR_NOMEM;
-	rc = 0;
-	if (fputs(text, out) == EOF || fputc('\n', out) == EOF)
-		rc = -FD_ERR_IO;
-	cJSON_free(text);
+	return put_alert(fd_alert_build(rule, ev->source, ev->id, ev->index,
+					now), item, out);
+}
+
+/*
+ * The lists its scenario attaches to ev (once per event), read from doc
+ * (the event, whole or sparse).  An id that names no loaded list is an
+ * error: the scenario would be silently unprotected.
+ */
+static int scenario_lists(struct detection *dt, struct event *ev,
+			  const cJSON *doc)
+{
+	const char *name;
+
+	if (ev->lists_known)
+		return 0;
+	ev->lists_known = true;
+	if (!dt->exc->scenario_lists ||
+	    !(name = fd_field_string(doc, "firedrill.scenario")))
+		return 0;
+	ev->nscenario_ids = dt->exc->scenario_lists(dt->exc->arg, name,
+						    &ev->scenario_ids);
+	for (size_t k = 0; k < ev->nscenario_ids; k++) {
+		if (fd_exc_has_list(dt->exc->set, ev->scenario_ids[k]))
+			continue;
+		snprintf(dt->err, sizeof(dt->err), "scenario '%.200s' "
+			 "attaches exception list '%.200s', which is not "
+			 "loaded", name, ev->scenario_ids[k]);
+		return -FD_ERR_INVALID;
+	}
+	return 0;
+}
+
+/* The item that silences ev (read as doc) for rule i, or NULL. */
+static int exception_for(struct detection *dt, size_t i, struct event *ev,
+			 const cJSON *doc, const struct fd_exc_item **item)
+{
+	const struct fd_strv *own = &dt->set->rules[i]->exception_lists;
+	int rc = scenario_lists(dt, ev, doc);
+
+	*item = NULL;
+	if (rc < 0)
+		return rc;
+	*item = fd_exc_match(dt->exc->set, (const char *const *)own->v,
+			     own->n, doc, dt->exc_now);
+	if (!*item && ev->nscenario_ids)
+		*item = fd_exc_match(dt->exc->set, ev->scenario_ids,
+				     ev->nscenario_ids, doc, dt->exc_now);
+	return 0;
+}
+
+/* Whether exceptions may silence some event for rule r. */
+static bool may_except(const struct detection *dt, const struct fd_rule *r)
+{
+	return dt->exc && (r->exception_lists.n || dt->exc->scenario_lists);
+}
+
+/* A single-event rule matched ev: an alert, or a suppressed record. */
+static int rule_matched(struct detection *dt, size_t i, struct event *ev,
+			double now, FILE *out)
+{
+	struct fd_rule_run *run = &dt->runs[i];
+	const struct fd_rule *r = dt->set->rules[i];
+	const struct fd_exc_item *item = NULL;
+	int rc;
+
+	if (may_except(dt, r)) {
+		if ((rc = event_full(ev)) < 0 ||
+		    (rc = exception_for(dt, i, ev, ev->source, &item)) < 0)
+			return rc;
+		if (item) {
+			run->suppressed++;
+			return write_alert(r, ev, now, item,
+					   dt->exc->suppressed_out);
+		}
+	}
+	run->matched++;
+	if (run->alerts >= (size_t)r->max_signals)
+		return 0;
+	rc = write_alert(r, ev, now, NULL, out);
+	if (rc == 0)
+		run->alerts++;
 	return rc;
+}
+
+/* Push ev to a sequence rule's stream, unless an exception keeps it
+ * out; its shadow, if any, sees it either way. */
+static int push_sequence(struct detection *dt, size_t i, struct event *ev,
+			 size_t lineno)
+{
+	const struct fd_exc_item *item = NULL;
+	int rc;
+
+	if (dt->shadows[i]) {
+		rc = fd_eql_stream_push(dt->shadows[i], ev->doc, lineno,
+					groups_add, &dt->shadow_groups[i]);
+		if (rc == 0)
+			rc = exception_for(dt, i, ev, ev->doc, &item);
+		if (rc == 0 && item)
+			rc = excepted_add(&dt->excepted[i], lineno, item);
+		if (rc < 0 || item)
+			return rc;
+	}
+	return fd_eql_stream_push(dt->streams[i], ev->doc, lineno,
+				  groups_add, &dt->groups[i]);
 }
 
 static int run_rules(struct detection *dt, struct event *ev, size_t lineno,
@@ -249,36 +443,39 @@ static int run_rules(struct detection *dt, struct event *ev, size_t lineno,
 		const struct fd_rule *r = set->rules[i];
 		int rc;
 
-		if (!r->enabled || !r->compiled)
+		if (!dt->active[i])
 			continue;
 		run->events_seen++;
 		cover_event(run, ev);
-		if (dt->streams[i]) {
-			rc = fd_eql_stream_push(dt->streams[i], ev->doc,
-						lineno, groups_add,
-						&dt->groups[i]);
-			if (rc < 0)
-				return rc;
-			continue;
-		}
-		if (!fd_query_match(r->compiled, ev->doc))
-			continue;
-		run->matched++;
-		if (run->alerts >= (size_t)r->max_signals)
-			continue;
-		rc = write_alert(r, ev, now, out);
+		if (dt->streams[i])
+			rc = push_sequence(dt, i, ev, lineno);
+		else if (fd_query_match(r->compiled, ev->doc))
+			rc = rule_matched(dt, i, ev, now, out);
+		else
+			rc = 0;
 		if (rc < 0)
 			return rc;
-		run->alerts++;
 	}
 	return 0;
 }
 
+/* The first list of rule's exceptions_list that set lacks, or NULL. */
+static const char *missing_list(const struct fd_rule *rule,
+				const struct fd_exc_set *set)
+{
+	for (size_t k = 0; k < rule->exception_lists.n; k++)
+		if (!fd_exc_has_list(set, rule->exception_lists.v[k]))
+			return rule->exception_lists.v[k];
+	return NULL;
+}
+
 static void runs_begin(const struct fd_ruleset *set,
-		       struct fd_rule_run *runs)
+		       struct fd_rule_run *runs,
+		       const struct fd_detect_exceptions *exc)
 {
 	for (size_t i = 0; i < set->n; i++) {
 		const struct fd_rule *r = set->rules[i];
+		const char *list;
 
 		memset(&runs[i], 0, sizeof(runs[i]));
 		runs[i].rule = r;
@@ -292,6 +489,13 @@ static void runs_begin(const struct fd_ruleset *set,
 				 "failed");
 			snprintf(runs[i].message, sizeof(runs[i].message),
 				 "the rule's query is not compiled");
+		} else if (exc && (list = missing_list(r, exc->set))) {
+			/* Kibana will not run a rule without its lists. */
+			snprintf(runs[i].status, sizeof(runs[i].status),
+				 "failed");
+			snprintf(runs[i].message, sizeof(runs[i].message),
+				 "exception list '%.180s' in the rule's "
+				 "exceptions_list is not loaded", list);
 		} else {
 			snprintf(runs[i].status, sizeof(runs[i].status),
 				 "running");
@@ -365,23 +569,52 @@ static int refuse_line(struct fd_diag *diag, int line, const char *text,
 	return rc;
 }
 
-/* The paths to build of each line: what the enabled rules read and the
+/* Whether a sequence rule checks exceptions on every event. */
+static bool any_shadow(const struct detection *dt)
+{
+	for (size_t i = 0; i < dt->set->n; i++)
+		if (dt->shadows[i])
+			return true;
+	return false;
+}
+
+/* What exception items read, for the shadowed sequence rules. */
+static int sparse_exceptions(const struct detection *dt,
+			     struct fd_sparse *sp, const char *prefix)
+{
+	const char *const *fields;
+	size_t n;
+	int rc;
+
+	if (!any_shadow(dt))
+		return 0;
+	fields = fd_exc_fields(dt->exc->set, &n);
+	rc = fd_sparse_add(sp, prefix, "firedrill.scenario");
+	for (size_t f = 0; rc == 0 && f < n; f++)
+		rc = fd_sparse_add(sp, prefix, fields[f]);
+	return rc;
+}
+
+/* The paths to build of each line: what the running rules read and the
  * times their runs cover, in a bare document or a search hit's _source. */
-static int sparse_for(const struct fd_ruleset *set, struct fd_sparse **out)
+static int sparse_for(const struct detection *dt, struct fd_sparse **out)
 {
 	static const char *const prefixes[] = { NULL, "_source" };
+	const struct fd_ruleset *set = dt->set;
 	struct fd_sparse *sp;
 	int rc;
 
 	rc = fd_sparse_new(&sp);
 	for (size_t p = 0; rc == 0 && p < 2; p++) {
 		rc = fd_sparse_add(sp, prefixes[p], "@timestamp");
+		if (rc == 0)
+			rc = sparse_exceptions(dt, sp, prefixes[p]);
 		for (size_t i = 0; rc == 0 && i < set->n; i++) {
 			const struct fd_rule *r = set->rules[i];
 			const char *const *fields;
 			size_t n;
 
-			if (!r->enabled || !r->compiled)
+			if (!dt->active[i])
 				continue;
 			if (r->timestamp_override)
 				rc = fd_sparse_add(sp, prefixes[p],
@@ -399,48 +632,81 @@ static int sparse_for(const struct fd_ruleset *set, struct fd_sparse **out)
 	return 0;
 }
 
+/* A stream for a sequence rule. */
+static int sequence_stream(const struct fd_rule *r,
+			   struct fd_eql_stream **out)
+{
+	/* Unsorted: an events file need not be in time order. */
+	if (fd_eql_stream_new(fd_query_eql(r->compiled),
+			      FD_EQL_STREAM_UNSORTED, out) < 0)
+		return -FD_ERR_NOMEM;
+	/* Kibana orders a sequence by the rule's time field. */
+	fd_eql_stream_set_time_field(*out, r->timestamp_override);
+	return 0;
+}
+
 /* Streams for the sequence rules; 0 or -FD_ERR_NOMEM. */
 static int detection_begin(struct detection *dt,
 			   const struct fd_ruleset *set,
-			   struct fd_rule_run *runs)
+			   struct fd_rule_run *runs,
+			   const struct fd_detect_exceptions *exc)
 {
 	size_t n = set->n ? set->n : 1;
 
 	memset(dt, 0, sizeof(*dt));
 	dt->set = set;
 	dt->runs = runs;
+	dt->exc = exc;
+	dt->exc_now = exc && exc->now > 0 ? exc->now : wall_now();
+	dt->active = calloc(n, sizeof(*dt->active));
 	dt->streams = calloc(n, sizeof(*dt->streams));
 	dt->groups = calloc(n, sizeof(*dt->groups));
-	if (!dt->streams || !dt->groups)
+	dt->shadows = calloc(n, sizeof(*dt->shadows));
+	dt->shadow_groups = calloc(n, sizeof(*dt->shadow_groups));
+	dt->excepted = calloc(n, sizeof(*dt->excepted));
+	if (!dt->active || !dt->streams || !dt->groups || !dt->shadows ||
+	    !dt->shadow_groups || !dt->excepted)
 		return -FD_ERR_NOMEM;
 	for (size_t i = 0; i < set->n; i++) {
 		const struct fd_rule *r = set->rules[i];
 
-		/* Unsorted: an events file need not be in time order. */
-		if (!r->enabled || !r->compiled ||
-		    !fd_query_is_sequence(r->compiled))
+		dt->active[i] = !strcmp(runs[i].status, "running");
+		if (!dt->active[i] || !fd_query_is_sequence(r->compiled))
 			continue;
-		if (fd_eql_stream_new(fd_query_eql(r->compiled),
-				      FD_EQL_STREAM_UNSORTED,
-				      &dt->streams[i]) < 0)
+		if (sequence_stream(r, &dt->streams[i]) < 0 ||
+		    (may_except(dt, r) &&
+		     sequence_stream(r, &dt->shadows[i]) < 0))
 			return -FD_ERR_NOMEM;
-		/* Kibana orders a sequence by the rule's time field. */
-		fd_eql_stream_set_time_field(dt->streams[i],
-					     r->timestamp_override);
 	}
 	return 0;
 }
 
+static void groups_release(struct groups *g)
+{
+	free(g->lines);
+	free(g->start);
+	free(g->len);
+}
+
 static void detection_end(struct detection *dt)
 {
-	for (size_t i = 0; dt->streams && i < dt->set->n; i++) {
+	for (size_t i = 0; dt->streams && dt->groups && i < dt->set->n; i++) {
 		fd_eql_stream_free(dt->streams[i]);
-		free(dt->groups[i].lines);
-		free(dt->groups[i].start);
-		free(dt->groups[i].len);
+		groups_release(&dt->groups[i]);
 	}
+	for (size_t i = 0; dt->shadows && dt->shadow_groups && dt->excepted &&
+	     i < dt->set->n; i++) {
+		fd_eql_stream_free(dt->shadows[i]);
+		groups_release(&dt->shadow_groups[i]);
+		free(dt->excepted[i].lines);
+		free(dt->excepted[i].items);
+	}
+	free(dt->active);
 	free(dt->streams);
 	free(dt->groups);
+	free(dt->shadows);
+	free(dt->shadow_groups);
+	free(dt->excepted);
 	free(dt->offsets);
 }
 
@@ -489,14 +755,15 @@ static cJSON *ancestor(const struct event *ev)
 	return NULL;
 }
 
-/* One alert for group g: the last event's, with every event's ancestry. */
+/* One alert for group g of gr: the last event's, with every event's
+ * ancestry; a suppressed record when item is not NULL. */
 static int write_group(struct detection *dt, FILE *in, size_t rule,
-		       size_t g, double now, FILE *out)
+		       const struct groups *gr, size_t g, double now,
+		       const struct fd_exc_item *item, FILE *out)
 {
-	const struct groups *gr = &dt->groups[rule];
 	const size_t *lines = gr->lines + gr->start[g];
 	cJSON *anc = cJSON_CreateArray(), *alert = NULL;
-	char *buf = NULL, *text = NULL;
+	char *buf = NULL;
 	size_t cap = 0;
 	int rc = anc ? 0 : -FD_ERR_NOMEM;
 
@@ -524,15 +791,48 @@ static int write_group(struct detection *dt, FILE *in, size_t rule,
 		}
 		cJSON_Delete(ev.full);
 	}
-	text = rc == 0 && alert ? cJSON_PrintUnformatted(alert) : NULL;
-	if (rc == 0 && !text)
-		rc = -FD_ERR_NOMEM;
-	if (rc == 0 && (fputs(text, out) == EOF || fputc('\n', out) == EOF))
-		rc = -FD_ERR_IO;
-	cJSON_free(text);
-	cJSON_Delete(alert);
+	if (rc == 0)
+		rc = put_alert(alert, item, out);
+	else
+		cJSON_Delete(alert);
 	cJSON_Delete(anc);
 	free(buf);
+	return rc;
+}
+
+/* The item of the first excepted event of group g, or NULL. */
+static const struct fd_exc_item *group_exception(const struct groups *gr,
+						 size_t g,
+						 const struct excepted *x)
+{
+	for (size_t k = 0; k < gr->len[g]; k++) {
+		const struct fd_exc_item *it = excepted_find(
+			x, gr->lines[gr->start[g] + k]);
+
+		if (it)
+			return it;
+	}
+	return NULL;
+}
+
+/* The shadow's sequences that an exception kept from the rule. */
+static int finish_shadow(struct detection *dt, FILE *in, size_t i,
+			 double now)
+{
+	struct groups *gr = &dt->shadow_groups[i];
+	FILE *out = dt->exc->suppressed_out;
+	int rc = fd_eql_stream_flush(dt->shadows[i], groups_add, gr);
+
+	for (size_t g = 0; rc == 0 && g < gr->n; g++) {
+		const struct fd_exc_item *it = group_exception(
+			gr, g, &dt->excepted[i]);
+
+		if (!it)
+			continue;	/* nothing excepted: the rule saw it */
+		dt->runs[i].suppressed++;
+		if (out)
+			rc = write_group(dt, in, i, gr, g, now, it, out);
+	}
 	return rc;
 }
 
@@ -555,17 +855,20 @@ static int finish_sequences(struct detection *dt, FILE *in, double now,
 		for (size_t g = 0; g < dt->groups[i].n; g++) {
 			if (run->alerts >= (size_t)r->max_signals)
 				break;
-			if (out && (rc = write_group(dt, in, i, g, now,
-						     out)) < 0)
+			if (out && (rc = write_group(dt, in, i, &dt->groups[i],
+						     g, now, NULL, out)) < 0)
 				return rc;
 			run->alerts++;
 		}
+		if (dt->shadows[i] && (rc = finish_shadow(dt, in, i, now)) < 0)
+			return rc;
 	}
 	return 0;
 }
 
 static int detect_stream(const struct fd_ruleset *set, FILE *in,
 			 FILE *out, struct fd_rule_run *runs,
+			 const struct fd_detect_exceptions *exc,
 			 struct fd_diag *diag)
 {
 	struct detection dt;
@@ -577,14 +880,11 @@ static int detect_stream(const struct fd_ruleset *set, FILE *in,
 	int lineno = 0, rc;
 	off_t at = 0;
 
-	rc = sparse_for(set, &sp);
-	if (rc < 0)
-		return fd_diag_set(diag, (enum fd_err)-rc, 0, 0, "%s",
-				   fd_strerror((enum fd_err)-rc));
-	rc = detection_begin(&dt, set, runs);
+	rc = detection_begin(&dt, set, runs, exc);
+	if (rc == 0)
+		rc = sparse_for(&dt, &sp);
 	if (rc < 0) {
 		detection_end(&dt);
-		fd_sparse_free(sp);
 		return fd_diag_set(diag, FD_ERR_NOMEM, 0, 0, "out of memory");
 	}
 	while (rc == 0 && (at = ftello(in)) >= 0 &&
@@ -617,7 +917,10 @@ static int detect_stream(const struct fd_ruleset *set, FILE *in,
 		ev.doc = source_of(json);
 		rc = run_rules(&dt, &ev, (size_t)lineno, now, out);
 		cJSON_Delete(ev.full);
-		if (rc == -FD_ERR_IO)
+		if (rc < 0 && dt.err[0])
+			rc = fd_diag_set(diag, (enum fd_err)-rc, lineno, 0,
+					 "%s", dt.err);
+		else if (rc == -FD_ERR_IO)
 			rc = fd_diag_set(diag, FD_ERR_IO, lineno, 0,
 					 "cannot write alerts: %s",
 					 strerror(errno));
@@ -646,13 +949,22 @@ int fd_detect_file(const struct fd_ruleset *set, const char *events_path,
 		   FILE *alerts_out, struct fd_rule_run *runs,
 		   struct fd_diag *diag)
 {
+	return fd_detect_file_ex(set, events_path, alerts_out, runs, NULL,
+				 diag);
+}
+
+int fd_detect_file_ex(const struct fd_ruleset *set, const char *events_path,
+		      FILE *alerts_out, struct fd_rule_run *runs,
+		      const struct fd_detect_exceptions *exc,
+		      struct fd_diag *diag)
+{
 	FILE *in;
 	int rc;
 
 	fd_diag_clear(diag);
 	if (diag)
 		snprintf(diag->file, sizeof(diag->file), "%s", events_path);
-	runs_begin(set, runs);
+	runs_begin(set, runs, exc);
 	in = fopen(events_path, "r");
 	if (!in) {
 		rc = fd_diag_set(diag, errno == ENOENT ? FD_ERR_NOTFOUND :
@@ -661,11 +973,15 @@ int fd_detect_file(const struct fd_ruleset *set, const char *events_path,
 		runs_end(set, runs, rc);
 		return rc;
 	}
-	rc = detect_stream(set, in, alerts_out, runs, diag);
+	rc = detect_stream(set, in, alerts_out, runs, exc, diag);
 	fclose(in);
 	if (rc == 0 && alerts_out && fflush(alerts_out) == EOF)
 		rc = fd_diag_set(diag, FD_ERR_IO, 0, 0,
 				 "cannot write alerts: %s", strerror(errno));
+	if (rc == 0 && exc && exc->suppressed_out &&
+	    fflush(exc->suppressed_out) == EOF)
+		rc = fd_diag_set(diag, FD_ERR_IO, 0, 0, "cannot write "
+				 "suppressed alerts: %s", strerror(errno));
 	runs_end(set, runs, rc);
 	return rc;
 }

@@ -10,6 +10,11 @@
  * ancestors, workflow_status "open", reason, uuid).  It also reports each
  * rule's execution (status, the time window it covered), which is what
  * makes a negative conclusive.
+ *
+ * Exceptions (exception.h) are applied as Kibana applies them: an event
+ * the query matches and an item of the rule's exception lists (or of the
+ * lists the event's scenario attaches) matches raises no alert, and is
+ * written as a "suppressed" record instead.
  */
 #ifndef FD_DETECT_H
 #define FD_DETECT_H
@@ -19,6 +24,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "exception.h"
 #include "rule.h"
 
 /* One rule's execution over the events, as the rule-state API reports. */
@@ -31,6 +37,31 @@ struct fd_rule_run {
 	size_t events_seen;
 	size_t matched;			/* events the query matched */
 	size_t alerts;			/* alerts written (<= max_signals) */
+	size_t suppressed;		/* matches an exception silenced;
+					   not in matched */
+};
+
+/*
+ * What fd_detect_file_ex() applies as exceptions.  A rule applies the
+ * lists of its exceptions_list and those the event's scenario attaches.
+ */
+struct fd_detect_exceptions {
+	const struct fd_exc_set *set;	/* may be NULL: no lists loaded */
+	/*
+	 * The extra list ids for one event: those its scenario (the event's
+	 * firedrill.scenario) attaches; returns how many, *ids pointing at
+	 * them (valid until the detection returns).  May be NULL; not
+	 * called for events without firedrill.scenario.  An id that names
+	 * no loaded list fails the detection.
+	 */
+	size_t (*scenario_lists)(void *arg, const char *scenario,
+				 const char *const **ids);
+	void *arg;
+	/* Every suppressed alert, one a line, as the alert it would have
+	 * been plus "firedrill.suppressed_by": {list_id, item_id, name}.
+	 * May be NULL: counted only. */
+	FILE *suppressed_out;
+	double now;		/* epoch seconds for expire_time; 0: now */
 };
 
 /*
@@ -55,5 +86,21 @@ cJSON *fd_alert_build(const struct fd_rule *rule, const cJSON *event,
 int fd_detect_file(const struct fd_ruleset *set, const char *events_path,
 		   FILE *alerts_out, struct fd_rule_run *runs,
 		   struct fd_diag *diag);
+
+/*
+ * The same, applying exceptions (exc NULL: none, as fd_detect_file()).
+ * With exc, a rule whose exceptions_list names a list that is not in
+ * exc->set does not run: its run is "failed", naming the list, as Kibana
+ * fails it.  A suppressed match is not an alert: it is counted in
+ * suppressed, not in matched, and takes no place under max_signals.  For
+ * an EQL sequence, excepted events take no part in any sequence (Kibana
+ * filters them out of the EQL search); each sequence the rule would have
+ * found with them that holds one is a suppressed record, naming the item
+ * of its first excepted event.
+ */
+int fd_detect_file_ex(const struct fd_ruleset *set, const char *events_path,
+		      FILE *alerts_out, struct fd_rule_run *runs,
+		      const struct fd_detect_exceptions *exc,
+		      struct fd_diag *diag);
 
 #endif

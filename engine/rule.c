@@ -196,6 +196,7 @@ static void rule_free(struct fd_rule *r)
 	free(r->query);
 	free(r->severity);
 	free(r->timestamp_override);
+	fd_strv_release(&r->exception_lists);
 	free(r->file);
 	fd_query_free(r->compiled);
 	cJSON_Delete(r->json);
@@ -458,6 +459,39 @@ static int compile_query(const struct check *c)
 			   qd.msg[0] ? qd.msg : fd_strerror((enum fd_err)-rc));
 }
 
+/*
+ * exceptions_list: [{id, list_id, type, namespace_type}].  Kibana wants
+ * all four; the engine needs list_id, and a list_id is what names a list
+ * among those loaded, so only it is required here.
+ */
+static int check_exceptions_list(const struct check *c)
+{
+	const cJSON *refs = key(c, "exceptions_list"), *ref;
+	char what[160];
+	int i = 0;
+
+	if (!refs || cJSON_IsNull(refs))
+		return 0;
+	if (!cJSON_IsArray(refs))
+		return bad(c, FD_ERR_INVALID, "exceptions_list must be an "
+			   "array");
+	cJSON_ArrayForEach(ref, refs) {
+		const char *id = cJSON_GetStringValue(
+			cJSON_GetObjectItemCaseSensitive(ref, "list_id"));
+
+		if (!id || !*id) {
+			snprintf(what, sizeof(what), "exceptions_list[%d] "
+				 "needs a list_id", i);
+			return bad(c, FD_ERR_INVALID, what);
+		}
+		if (!fd_strv_contains(&c->r->exception_lists, id) &&
+		    fd_strv_push(&c->r->exception_lists, id, strlen(id)) < 0)
+			return -FD_ERR_NOMEM;
+		i++;
+	}
+	return 0;
+}
+
 static int check_rule(const struct check *c)
 {
 	struct fd_rule *r = c->r;
@@ -482,7 +516,8 @@ static int check_rule(const struct check *c)
 	    (rc = check_enabled(c)) < 0 || (rc = check_schedule(c)) < 0 ||
 	    (rc = dup_string(c, "timestamp_override", false, NULL,
 			     &r->timestamp_override)) < 0 ||
-	    (rc = dup_string(c, "id", false, NULL, &r->id)) < 0)
+	    (rc = dup_string(c, "id", false, NULL, &r->id)) < 0 ||
+	    (rc = check_exceptions_list(c)) < 0)
 		return rc;
 	r->risk_score = (int)risk;
 	if (r->timestamp_override && !*r->timestamp_override) {
@@ -505,7 +540,9 @@ static int check_rule(const struct check *c)
 static bool is_export_extra(const cJSON *v)
 {
 	if (cJSON_GetObjectItemCaseSensitive(v, "exported_count") ||
-	    cJSON_GetObjectItemCaseSensitive(v, "exported_rules_count"))
+	    cJSON_GetObjectItemCaseSensitive(v, "exported_rules_count") ||
+	    cJSON_GetObjectItemCaseSensitive(v,
+					     "exported_exception_list_count"))
 		return true;
 	if (cJSON_GetObjectItemCaseSensitive(v, "rule_id"))
 		return false;

@@ -17,6 +17,7 @@
 
 #include "fd_err.h"
 #include "query.h"
+#include "scenario.h"		/* struct fd_strv */
 
 struct fd_rule {
 	char *rule_id;
@@ -34,6 +35,9 @@ struct fd_rule {
 	long lookback_s;	/* from now-9m, to now -> 540 */
 	int max_signals;	/* default 100 */
 	char *timestamp_override;	/* NULL: @timestamp */
+	/* The list_id of each exceptions_list entry, in order; Kibana
+	 * applies their items at each run (exception.h). */
+	struct fd_strv exception_lists;
 	struct fd_query *compiled;
 	cJSON *json;		/* the rule as loaded; owned */
 	char *file;		/* where it came from */

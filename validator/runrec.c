@@ -2,8 +2,10 @@
  * runrec.c - read a run record (run.jsonl), as docs/run-record.md defines.
  *
  * Lines are read one at a time: the first must be the run header, each
- * scenario record's `source` is parsed again with fd_scenario_parse(), and
- * each process record keeps its parsed line, which its fields point into.
+ * scenario record's `source` is parsed again with fd_scenario_parse() (a
+ * control's line carries its scenario's source: the reader keeps the
+ * parsed scenario's control), and each process record keeps its parsed
+ * line, which its fields point into.
  * Unknown keys and unknown record kinds are ignored; a missing or mistyped
  * key that the validator needs is an error naming the file and line.
  */
@@ -359,9 +361,30 @@ static const struct fd_scenario *find_scenario(const struct fd_runrec *rr,
 	return NULL;
 }
 
+/*
+ * The scenario a line is about, from its parsed source: the scenario
+ * itself, or its control (a control's line carries its scenario's source).
+ * The other is freed, so every scenario of the record stands alone.
+ */
+static struct fd_scenario *pick_scenario(struct fd_scenario *sc,
+					 const char *id)
+{
+	struct fd_scenario *ctl = fd_scenario_take_control(sc);
+
+	if (sc->id && !strcmp(sc->id, id)) {
+		fd_scenario_free(ctl);
+		return sc;
+	}
+	fd_scenario_free(sc);
+	if (ctl && !strcmp(ctl->id, id))
+		return ctl;
+	fd_scenario_free(ctl);
+	return NULL;
+}
+
 static int add_scenario(struct fd_runrec *rr, const struct line *l)
 {
-	const char *id = NULL, *source = NULL, *path = NULL;
+	const char *id = NULL, *source = NULL, *path = NULL, *of = NULL;
 	struct fd_scenario *sc, **grown;
 	bool complete = true, *done;
 	struct fd_diag sd;
@@ -371,6 +394,7 @@ static int add_scenario(struct fd_runrec *rr, const struct line *l)
 	if ((rc = need_string(l, "scenario", &id)) < 0 ||
 	    (rc = need_string(l, "source", &source)) < 0 ||
 	    (rc = opt_string(l, "path", &path)) < 0 ||
+	    (rc = opt_string(l, "control_of", &of)) < 0 ||
 	    (rc = opt_bool(l, "complete", &complete)) < 0)
 		return rc;
 	if (find_scenario(rr, id))
@@ -384,10 +408,15 @@ static int add_scenario(struct fd_runrec *rr, const struct line *l)
 		return fd_diag_set(l->diag, (enum fd_err)-rc, l->no, 0,
 				   "scenario '%s': source: %s", id, where);
 	}
-	if (!sc->id || strcmp(sc->id, id)) {
-		fd_scenario_free(sc);
+	sc = pick_scenario(sc, id);
+	if (!sc)
 		return bad(l, FD_ERR_INVALID, "scenario '%s' does not match "
-			   "the id in its source", id);
+			   "the id in its source (nor its control's)", id);
+	if (of && (!sc->control_of || strcmp(of, sc->control_of))) {
+		rc = bad(l, FD_ERR_INVALID, "scenario '%s' is not the control "
+			 "of '%s' that 'control_of' names", id, of);
+		fd_scenario_free(sc);
+		return rc;
 	}
 	grown = realloc(rr->scenarios, (rr->nscenarios + 1) * sizeof(*grown));
 	if (!grown) {
@@ -423,6 +452,24 @@ static int check_args(const struct line *l)
 	return 0;
 }
 
+/* 'env': absent, null, or an object of strings. */
+static int read_env(struct fd_runrec_proc *p, const struct line *l)
+{
+	const cJSON *env = get(l, "env"), *v;
+
+	p->env = NULL;
+	if (!env || cJSON_IsNull(env))
+		return 0;
+	if (!cJSON_IsObject(env))
+		return bad(l, FD_ERR_INVALID, "'%s' must be an object", "env");
+	cJSON_ArrayForEach(v, env)
+		if (!cJSON_IsString(v) || !v->string || !*v->string)
+			return bad(l, FD_ERR_INVALID, "'%s' must map names "
+				   "to strings", "env");
+	p->env = env;
+	return 0;
+}
+
 static int read_proc(struct fd_runrec_proc *p, const struct line *l)
 {
 	long step = 0, depth = 0, uid = -1;
@@ -448,7 +495,8 @@ static int read_proc(struct fd_runrec_proc *p, const struct line *l)
 	    (rc = opt_int(l, "signal", &has_signal, &p->signal)) < 0 ||
 	    (rc = opt_bool(l, "timed_out", &p->timed_out)) < 0 ||
 	    (rc = opt_bool(l, "interrupted", &p->interrupted)) < 0 ||
-	    (rc = opt_string(l, "sha256", &p->sha256)) < 0)
+	    (rc = opt_string(l, "sha256", &p->sha256)) < 0 ||
+	    (rc = read_env(p, l)) < 0)
 		return rc;
 	if (get(l, "uid") && !cJSON_IsNull(get(l, "uid")) &&
 	    (rc = need_long(l, "uid", 0, &uid)) < 0)

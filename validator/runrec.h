@@ -5,7 +5,10 @@
  * record requires) and ignores keys it does not know.  The scenarios are
  * re-parsed from the `source` the emulator copied into the record, so a
  * validator on another machine has the same host profiles and
- * expectations.  Everything is owned by the struct fd_runrec.
+ * expectations; a control comes back as the control of its scenario's
+ * source, a scenario of its own (control_of names its scenario), and no
+ * scenario of the record owns another.  Everything is owned by the
+ * struct fd_runrec.
  */
 #ifndef FD_RUNREC_H
 #define FD_RUNREC_H
@@ -29,6 +32,8 @@ struct fd_runrec_proc {
 	const char *name;
 	const cJSON *args;	/* the JSON array */
 	const char *working_directory;
+	const cJSON *env;	/* the step's extra environment, an object
+				   of strings; NULL when the line has none */
 	const char *user;
 	long uid;
 	double start;		/* epoch seconds */

@@ -7,6 +7,9 @@
  * or from the run header's emulator for the outermost stand-in.  host.os.*
  * follows the scenario's host profile; firedrill.* ties each event to its
  * run, scenario and step.  Entity ids are derived, so they are stable.
+ * process.env_vars holds the step's extra environment only, as "NAME=value"
+ * strings: Defend captures just the variables its policy names, never the
+ * whole environment.
  */
 #include "telemetry.h"
 
@@ -208,6 +211,35 @@ static bool add_parent(cJSON *proc, const struct fd_runrec *rr,
 					rr->header, "emulator"), "args"));
 }
 
+/* As Defend writes it on exec: ["NAME=value", ...]; none, no field. */
+static bool add_env_vars(cJSON *proc, const cJSON *env)
+{
+	const cJSON *v;
+	cJSON *arr;
+
+	if (!cJSON_IsObject(env) || !env->child)
+		return true;
+	arr = cJSON_AddArrayToObject(proc, "env_vars");
+	if (!arr)
+		return false;
+	cJSON_ArrayForEach(v, env) {
+		size_t len = strlen(v->string) + strlen(v->valuestring) + 2;
+		char *kv = malloc(len);
+		cJSON *item;
+
+		if (!kv)
+			return false;
+		snprintf(kv, len, "%s=%s", v->string, v->valuestring);
+		item = cJSON_CreateString(kv);
+		free(kv);
+		if (!item || !cJSON_AddItemToArray(arr, item)) {
+			cJSON_Delete(item);
+			return false;
+		}
+	}
+	return true;
+}
+
 static bool add_process(cJSON *ev, const struct fd_runrec *rr,
 			const struct fd_runrec_proc *p)
 {
@@ -224,6 +256,7 @@ static bool add_process(cJSON *ev, const struct fd_runrec *rr,
 	    !add_str(proc, "executable", p->executable) ||
 	    !add_args(proc, p->args) ||
 	    !add_str(proc, "working_directory", p->working_directory) ||
+	    !add_env_vars(proc, p->env) ||
 	    !add_time(proc, "start", p->start))
 		return false;
 	if (p->sha256) {

@@ -1,7 +1,8 @@
 /*
  * test_emulator.c - fd_emulate() spawning real stand-ins ($FD_STANDIN, else
  * build[-san]/libexec/firedrill/firedrill-standin): argv, parents, deadlines,
- * hash checks, cleanup, dry run, users, signals, run.jsonl; and core/jsonw.
+ * hash checks, cleanup, dry run, users, signals, run.jsonl, a step's cwd,
+ * path and env (seen in /proc as root); and core/jsonw.
  * Stand-ins log what they saw to @output.log, compared with the record.
  * From the repository root: make build/tests/test_emulator && run it.
  */
@@ -725,6 +726,267 @@ static void test_emulator__bad_names_refused(void **state)
 	}
 }
 
+/* Unsafe folders and environments are refused before anything runs. */
+static void test_emulator__bad_attributes_refused(void **state)
+{
+	static char *bad_dirs[] = { "../x", "/tmp", "a/", "a//b", ".",
+				    "a/../b", "tab\there" };
+	static char *bad_envs[][3] = {
+		{ "LD_PRELOAD=/x.so", NULL }, { "PATH=/opt", NULL },
+		{ "DYLD_INSERT_LIBRARIES=/x", NULL }, { "lower=x", NULL },
+		{ "NOEQUALS", NULL }, { "CI=a\nb", NULL },
+		{ "CI=ok", "HOME=/root", NULL },
+	};
+	struct ctx *c = *state;
+	struct fd_scenario sc;
+	struct fd_step st;
+	size_t i, n;
+
+	for (i = 0; i < sizeof(bad_dirs) / sizeof(bad_dirs[0]); i++) {
+		step_init(&st, "defaults", NULL, NULL);
+		st.cwd = bad_dirs[i];
+		scenario_init(&sc, "dirs", &st, 1);
+		expect_invalid(c, &sc);
+		assert_non_null(strstr(c->diag.msg, "unsafe cwd"));
+		st.cwd = NULL;
+		st.path = bad_dirs[i];
+		expect_invalid(c, &sc);
+		assert_non_null(strstr(c->diag.msg, "unsafe path"));
+	}
+	for (i = 0; i < sizeof(bad_envs) / sizeof(bad_envs[0]); i++) {
+		step_init(&st, "defaults", NULL, NULL);
+		for (n = 0; bad_envs[i][n]; n++)
+			;
+		st.env.v = bad_envs[i];
+		st.env.n = n;
+		scenario_init(&sc, "envs", &st, 1);
+		expect_invalid(c, &sc);
+		assert_int_equal(c->diag.line, 7);
+	}
+	{
+		char *many[FD_ENV_MAX + 2];
+
+		for (n = 0; n <= FD_ENV_MAX; n++)
+			many[n] = "CI=x";
+		many[n] = NULL;
+		step_init(&st, "defaults", NULL, NULL);
+		st.env.v = many;
+		st.env.n = FD_ENV_MAX + 1;
+		scenario_init(&sc, "envs", &st, 1);
+		expect_invalid(c, &sc);
+		assert_non_null(strstr(c->diag.msg, "more than 32"));
+	}
+}
+
+#ifdef __linux__
+/* The first process whose executable is exe: its pid, or 0. */
+static long find_exe(const char *exe)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	long pid = 0;
+
+	assert_non_null(d);
+	while (!pid && (de = readdir(d))) {
+		char link[300], got[PATH_MAX];
+		ssize_t n;
+
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		snprintf(link, sizeof(link), "/proc/%s/exe", de->d_name);
+		n = readlink(link, got, sizeof(got) - 1);
+		if (n <= 0)
+			continue;
+		got[n] = '\0';
+		if (!strcmp(got, exe))
+			pid = atol(de->d_name);
+	}
+	closedir(d);
+	return pid;
+}
+
+/* What the kernel says a process runs in and with. */
+struct live {
+	char cwd[PATH_MAX];
+	char environ[8192];	/* NUL-separated, turned into '\n' */
+};
+
+static void read_live(long pid, struct live *l)
+{
+	char path[64];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%ld/cwd", pid);
+	n = readlink(path, l->cwd, sizeof(l->cwd) - 1);
+	assert_true(n > 0);
+	l->cwd[n] = '\0';
+	snprintf(path, sizeof(path), "/proc/%ld/environ", pid);
+	fd = open(path, O_RDONLY);
+	assert_true(fd >= 0);
+	n = read(fd, l->environ, sizeof(l->environ) - 1);
+	close(fd);
+	assert_true(n > 0);
+	for (ssize_t i = 0; i < n; i++)
+		if (!l->environ[i])
+			l->environ[i] = '\n';
+	l->environ[n] = '\0';
+}
+
+/* The private directory a run in c->tmp made (there is one). */
+static void private_dir(const struct ctx *c, char *buf, size_t len)
+{
+	DIR *d = opendir(c->tmp);
+	struct dirent *de;
+
+	assert_non_null(d);
+	buf[0] = '\0';
+	while ((de = readdir(d)))
+		if (!strncmp(de->d_name, "firedrill-", 10))
+			assert_true(snprintf(buf, len, "%s/%s", c->tmp,
+					     de->d_name) < (int)len);
+	closedir(d);
+	assert_true(buf[0] != '\0');
+}
+#endif
+
+/*
+ * cwd, path and env are really applied: a dwelling chain is looked at
+ * in /proc while it runs (root only: stand-ins are not dumpable), and the
+ * record and the folders' modes say the same.
+ */
+static void test_emulator__step_attributes_applied(void **state)
+{
+#ifdef __linux__
+	struct ctx *c = *state;
+	struct fd_scenario sc;
+	struct fd_step st;
+	struct live zsh, defaults;
+	struct stat sb;
+	char dir[PATH_MAX], exe[PATH_MAX + 64], want[PATH_MAX + 64];
+	const cJSON *p[2], *env;
+	cJSON *rec;
+	long zpid = 0, dpid = 0;
+	int64_t until;
+	int status;
+	pid_t kid;
+
+	if (geteuid() != 0) {
+		print_message("not root: /proc of a stand-in is not "
+			      "readable\n");
+		skip();
+	}
+	step_init(&st, "defaults", shadow_args, zsh_only);
+	st.cwd = "Users/alice/work";
+	st.path = "ci-tools";
+	st.env.v = (char *[]){ "CI=true", "JOB_ID=42", NULL };
+	st.env.n = 2;
+	st.dwell_ms = 1500;
+	scenario_init(&sc, "attrs", &st, 1);
+	c->opts.keep = true;
+	kid = fork();
+	assert_true(kid >= 0);
+	if (kid == 0)
+		_exit(-emulate1(c, &sc));
+	until = mono_ms() + 5000;
+	while ((!zpid || !dpid) && mono_ms() < until) {
+		char tree[PATH_MAX];
+
+		usleep(20000);
+		if (count_private_dirs(c->tmp) == 0)
+			continue;
+		private_dir(c, tree, sizeof(tree));
+		snprintf(exe, sizeof(exe), "%s/attrs/ci-tools/defaults", tree);
+		dpid = find_exe(exe);
+		snprintf(exe, sizeof(exe), "%s/attrs/zsh", tree);
+		zpid = find_exe(exe);
+	}
+	assert_true(zpid > 0 && dpid > 0);
+	read_live(zpid, &zsh);
+	read_live(dpid, &defaults);
+	assert_int_equal(waitpid(kid, &status, 0), kid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+
+	private_dir(c, dir, sizeof(dir));
+	snprintf(want, sizeof(want), "%s/attrs/Users/alice/work", dir);
+	assert_string_equal(defaults.cwd, want);
+	assert_string_equal(zsh.cwd, want);	/* the chain starts there */
+	snprintf(want, sizeof(want), "PATH=/usr/bin:/bin\nHOME=%s/attrs\n"
+		 "LANG=C\nCI=true\nJOB_ID=42\n", dir);
+	assert_string_equal(defaults.environ, want);
+	assert_string_equal(zsh.environ, want);
+
+	/* Every new folder is made like the scenario's own. */
+	snprintf(want, sizeof(want), "%s/attrs/Users/alice", dir);
+	assert_int_equal(lstat(want, &sb), 0);
+	assert_true(S_ISDIR(sb.st_mode));
+	assert_int_equal(sb.st_mode & 07777, 0750);
+	assert_int_equal(sb.st_uid, 0);
+	assert_int_equal(sb.st_gid, getpwnam("nobody")->pw_gid);
+	snprintf(want, sizeof(want), "%s/attrs/ci-tools/defaults", dir);
+	assert_int_equal(lstat(want, &sb), 0);
+	assert_int_equal(sb.st_mode & 07777, 0550);
+
+	rec = load_record(c);
+	assert_int_equal(procs_of(rec, p, 2), 2);
+	snprintf(want, sizeof(want), "%s/attrs/ci-tools/defaults", dir);
+	assert_string_equal(str_of(p[1], "executable"), want);
+	snprintf(want, sizeof(want), "%s/attrs/zsh", dir);
+	assert_string_equal(str_of(p[0], "executable"), want);
+	snprintf(want, sizeof(want), "%s/attrs/Users/alice/work", dir);
+	assert_string_equal(str_of(p[0], "working_directory"), want);
+	assert_string_equal(str_of(p[1], "working_directory"), want);
+	env = cJSON_GetObjectItemCaseSensitive(p[1], "env");
+	assert_int_equal(cJSON_GetArraySize(env), 2);
+	assert_string_equal(str_of(env, "CI"), "true");
+	assert_string_equal(str_of(env, "JOB_ID"), "42");
+	cJSON_Delete(rec);
+	rm_rf(dir);
+	assert_no_children();
+#else
+	(void)state;
+	print_message("no /proc here: tested on Linux\n");
+	skip();
+#endif
+}
+
+/* Without a path, a step's record says the scenario's folder, env {}. */
+static void test_emulator__step_attributes_default(void **state)
+{
+	struct ctx *c = *state;
+	struct fd_scenario sc;
+	struct fd_step st[2];
+	const cJSON *p[2], *env;
+	cJSON *rec;
+	struct seen seen[4];
+	size_t ns;
+
+	step_init(&st[0], "defaults", shadow_args, NULL);
+	/* A second step's path: the copy there runs, hash-checked. */
+	step_init(&st[1], "defaults", shadow_args, NULL);
+	st[1].path = "opt/tools";
+	scenario_init(&sc, "plain", st, 2);
+	c->opts.keep = true;
+	assert_int_equal(emulate1(c, &sc), 0);
+	rec = load_record(c);
+	assert_int_equal(procs_of(rec, p, 2), 2);
+	env = cJSON_GetObjectItemCaseSensitive(p[0], "env");
+	assert_true(cJSON_IsObject(env));
+	assert_null(env->child);
+	assert_non_null(strstr(str_of(p[0], "executable"), "/plain/defaults"));
+	assert_non_null(strstr(str_of(p[1], "executable"),
+			       "/plain/opt/tools/defaults"));
+	assert_string_equal(strrchr(str_of(p[0], "working_directory"), '/'),
+			    "/plain");
+	ns = load_seen(c, seen, 4);
+	assert_int_equal(ns, 2);
+	assert_string_equal(seen_pid(seen, ns, num_of(p[1], "pid"))->exe,
+			    str_of(p[1], "executable"));
+	cJSON_Delete(rec);
+	rm_rf(c->res.standin_dir);
+}
+
 /* ---- users -------------------------------------------------------------- */
 
 static void test_emulator__root_runs_as_nobody(void **state)
@@ -1304,6 +1566,9 @@ int main(void)
 		T(test_emulator__dir_removed_and_kept),
 		T(test_emulator__dry_run_creates_nothing),
 		T(test_emulator__bad_names_refused),
+		T(test_emulator__bad_attributes_refused),
+		T(test_emulator__step_attributes_applied),
+		T(test_emulator__step_attributes_default),
 		T(test_emulator__root_runs_as_nobody),
 		T(test_emulator__other_user_needs_root),
 		T(test_emulator__unreachable_dir_explained),

@@ -571,6 +571,50 @@ static void test_rule__corpus(void **state)
 	assert_true(counts[0] >= 38);	/* at least every query rule */
 }
 
+/* exceptions_list: the list_id of each entry, in order, once each. */
+static void test_rule__exceptions_list(void **state)
+{
+	struct fd_ruleset set = { 0 };
+	struct fd_diag d;
+	const struct fd_rule *r;
+
+#define REF(id, type) "{\"id\":\"uuid-" id "\",\"list_id\":\"" id \
+	"\",\"type\":\"" type "\",\"namespace_type\":\"single\"}"
+	(void)state;
+	assert_int_equal(load_text(&set, "x.ndjson",
+		RULE_LINE("r-1", "One", ",\"exceptions_list\":["
+			  REF("allow-mdm", "detection") ","
+			  REF("r-1-default", "rule_default") ","
+			  REF("allow-mdm", "detection") "]") "\n"
+		RULE_LINE("r-2", "Two", ",\"exceptions_list\":[]") "\n"
+		RULE_LINE("r-3", "Three", "") "\n"
+		"{\"exported_count\":3,\"exported_rules_count\":3,"
+		"\"exported_exception_list_count\":0}\n", &d), 0);
+#undef REF
+	r = fd_ruleset_find(&set, "r-1");
+	assert_int_equal(r->exception_lists.n, 2);
+	assert_string_equal(r->exception_lists.v[0], "allow-mdm");
+	assert_string_equal(r->exception_lists.v[1], "r-1-default");
+	assert_null(r->exception_lists.v[2]);
+	assert_int_equal(fd_ruleset_find(&set, "r-2")->exception_lists.n, 0);
+	assert_int_equal(fd_ruleset_find(&set, "r-3")->exception_lists.n, 0);
+	fd_ruleset_release(&set);
+
+	assert_int_equal(load_text(&set, "bad.ndjson",
+		RULE_LINE("r-1", "One", "") "\n"
+		RULE_LINE("r-2", "Two", ",\"exceptions_list\":[{\"id\":"
+			  "\"x\",\"type\":\"detection\"}]") "\n", &d),
+		-FD_ERR_INVALID);
+	assert_int_equal(d.line, 2);
+	assert_has(d.msg, "rule 'Two': exceptions_list[0] needs a list_id");
+	assert_int_equal(load_text(&set, "bad.ndjson",
+		RULE_LINE("r-1", "One", ",\"exceptions_list\":\"allow\""),
+		&d), -FD_ERR_INVALID);
+	assert_has(d.msg, "exceptions_list must be an array");
+	assert_int_equal(set.n, 0);
+	fd_ruleset_release(&set);
+}
+
 #define T(test) cmocka_unit_test_setup_teardown(test, make_dir, remove_dir)
 
 int main(void)
@@ -590,6 +634,7 @@ int main(void)
 		T(test_rule__find_highest_version),
 		T(test_rule__seed_rule),
 		T(test_rule__corpus),
+		T(test_rule__exceptions_list),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

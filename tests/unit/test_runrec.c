@@ -4,7 +4,9 @@
  *
  * The run records are written by hand here, line by line, into /tmp: a
  * good one (with unknown keys and an unknown record kind, which must be
- * ignored) and one broken file per error, each checked for its line.
+ * ignored), one with an exception scenario, its control and a step's
+ * env, cwd and path, and one broken file per error, each checked for its
+ * line.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -68,6 +70,30 @@
 	"\"uid\":65534,\"start_time\":\"2026-12-03T13:15:00.150000Z\"," \
 	"\"end_time\":\"2026-12-03T13:15:00.250000Z\",\"exit_code\":null," \
 	"\"signal\":9,\"timed_out\":true" extra "}\n"
+
+/* An exception scenario: jamf is excepted, its control runs zsh. */
+#define EXC_YAML \
+	"id: exc\\ntitle: jamf reads it\\nrules: [" RULE "]\\n" \
+	"exceptions: [mdm]\\nsteps:\\n  - run: defaults\\n" \
+	"    parents: [jamf]\\n    cwd: work\\n    path: ci-tools\\n" \
+	"    env: {CI: 'true'}\\n" \
+	"expect:\\n  - rule: " RULE "\\n    count: 0\\n" \
+	"control:\\n  steps:\\n    - run: defaults\\n" \
+	"      parents: [zsh]\\n"
+
+#define EXC_SCENARIO(id, extra) \
+	"{\"record\":\"scenario\",\"scenario\":\"" id "\",\"path\":" \
+	"\"scenarios/exc.yaml\",\"source\":\"" EXC_YAML "\"" extra \
+	",\"start_time\":\"2026-12-03T13:15:01.000000Z\"," \
+	"\"complete\":true}\n"
+
+#define EXC_PROC(id, pid, ppid, exe, cwd, env) \
+	"{\"record\":\"process\",\"scenario\":\"" id "\",\"step\":0," \
+	"\"depth\":1,\"target\":true,\"pid\":" #pid ",\"ppid\":" #ppid "," \
+	"\"executable\":\"/tmp/fd-" RUN "/" id "/" exe "\",\"name\":" \
+	"\"defaults\",\"args\":[\"defaults\"],\"working_directory\":" \
+	"\"/tmp/fd-" RUN "/" id cwd "\"" env ",\"user\":\"nobody\"," \
+	"\"uid\":65534,\"start_time\":\"2026-12-03T13:15:01.100000Z\"}\n"
 
 static char tmpdir[64];
 static char rec_path[128];
@@ -176,6 +202,68 @@ static void test_runrec__load(void **state)
 	assert_null(rr.header);
 }
 
+/* A control comes back from its scenario's source, a scenario alone. */
+static void test_runrec__control_and_attributes(void **state)
+{
+	struct fd_runrec rr;
+	struct fd_diag d;
+	const struct fd_scenario *sc, *ctl;
+	const struct fd_runrec_proc *p;
+	int rc;
+
+	(void)state;
+	write_rec(HEADER EXC_SCENARIO("exc", "")
+		  EXC_PROC("exc", 300, 299, "ci-tools/defaults", "/work",
+			   ",\"env\":{\"CI\":\"true\"}")
+		  EXC_SCENARIO("exc.control", ",\"control_of\":\"exc\"")
+		  EXC_PROC("exc.control", 310, 309, "defaults", "",
+			   ",\"env\":{}"));
+	rc = fd_runrec_load(rec_path, &rr, &d);
+	if (rc)
+		fail_msg("%s:%d: %s", d.file, d.line, d.msg);
+	assert_int_equal(rr.nscenarios, 2);
+	sc = rr.scenarios[0];
+	ctl = rr.scenarios[1];
+	assert_string_equal(sc->id, "exc");
+	assert_null(sc->control);	/* taken out: each stands alone */
+	assert_null(sc->control_of);
+	assert_string_equal(sc->exceptions.v[0], "mdm");
+	assert_string_equal(sc->steps[0].cwd, "work");
+	assert_string_equal(sc->steps[0].path, "ci-tools");
+	assert_string_equal(sc->steps[0].env.v[0], "CI=true");
+	assert_string_equal(ctl->id, "exc.control");
+	assert_string_equal(ctl->control_of, "exc");
+	assert_string_equal(ctl->title, "jamf reads it (control)");
+	assert_string_equal(ctl->path, "scenarios/exc.yaml");
+	assert_string_equal(ctl->exceptions.v[0], "mdm");
+	assert_string_equal(ctl->steps[0].parents.v[0], "zsh");
+	assert_null(ctl->steps[0].cwd);
+	assert_int_equal(ctl->nexpects, 1);
+	assert_int_equal(ctl->expects[0].count_op, FD_COUNT_AT_LEAST);
+	assert_int_equal(ctl->expects[0].count, 1);
+	assert_true(rr.scenario_complete[1]);
+
+	assert_int_equal(rr.nprocs, 2);
+	p = &rr.procs[0];
+	assert_string_equal(p->executable,
+			    "/tmp/fd-" RUN "/exc/ci-tools/defaults");
+	assert_string_equal(p->working_directory, "/tmp/fd-" RUN "/exc/work");
+	assert_true(cJSON_IsObject(p->env));
+	assert_string_equal(cJSON_GetObjectItemCaseSensitive(
+		p->env, "CI")->valuestring, "true");
+	p = &rr.procs[1];
+	assert_string_equal(p->scenario, "exc.control");
+	assert_true(cJSON_IsObject(p->env));
+	assert_null(p->env->child);
+	fd_runrec_release(&rr);
+
+	/* Older records have no env: it reads as none. */
+	write_rec(HEADER SCENARIO("pos", YAML) ZSH);
+	assert_int_equal(fd_runrec_load(rec_path, &rr, &d), 0);
+	assert_null(rr.procs[0].env);
+	fd_runrec_release(&rr);
+}
+
 struct bad_case {
 	const char *text;
 	int rc;
@@ -245,6 +333,21 @@ static void test_runrec__errors_name_file_and_line(void **state)
 		  "{\"record\":\"process\",\"scenario\":\"pos\",\"step\":0,"
 		  "\"depth\":0,\"target\":\"yes\"}\n", -FD_ERR_INVALID, 3,
 		  "'target' must be true or false" },
+		{ HEADER EXC_SCENARIO("exc.ctrl", ""), -FD_ERR_INVALID, 2,
+		  "scenario 'exc.ctrl' does not match the id in its source "
+		  "(nor its control's)" },
+		{ HEADER EXC_SCENARIO("exc.control",
+				      ",\"control_of\":\"other\""),
+		  -FD_ERR_INVALID, 2, "scenario 'exc.control' is not the "
+		  "control of 'other' that 'control_of' names" },
+		{ HEADER EXC_SCENARIO("exc", ",\"control_of\":\"exc\""),
+		  -FD_ERR_INVALID, 2, "scenario 'exc' is not the control of "
+		  "'exc'" },
+		{ HEADER SCENARIO("pos", YAML) DEFAULTS(",\"env\":[\"CI=1\"]"),
+		  -FD_ERR_INVALID, 3, "process record: 'env' must be an "
+		  "object" },
+		{ HEADER SCENARIO("pos", YAML) DEFAULTS(",\"env\":{\"CI\":1}"),
+		  -FD_ERR_INVALID, 3, "'env' must map names to strings" },
 	};
 	struct fd_runrec rr;
 	struct fd_diag d;
@@ -343,6 +446,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		T(test_runrec__load),
+		T(test_runrec__control_and_attributes),
 		T(test_runrec__errors_name_file_and_line),
 		cmocka_unit_test(test_runrec__time_parse),
 		cmocka_unit_test(test_runrec__time_format),

@@ -1,8 +1,10 @@
 /*
  * test_scenario.c - core/scenario.c: a full valid file, the defaults, every
- * way a file is refused (with its exact line:column and message), and the
- * shipped pack: every file in scenarios/ loads, ids are unique, and every
- * rule named exists in rules/.  The seed rule is checked against DESIGN.md.
+ * way a file is refused (with its exact line:column and message), an
+ * exception scenario's control, a step's cwd, path and env, and the
+ * shipped pack: every file in scenarios/ loads, ids are unique (controls'
+ * too), and every rule named exists in rules/.  The seed rule is checked
+ * against DESIGN.md.
  *
  * Run from the repository root:
  *   make build/tests/test_scenario && build/tests/test_scenario
@@ -108,7 +110,11 @@ static const char full[] =
 	"    tactic: TA0006\n"
 	"    technique: [T1003]\n"
 	"    subtechnique: T1003.008\n"
-	"    deadline: 15m\n";
+	"    deadline: 15m\n"
+	"control:\n"
+	"  steps:\n"
+	"    - run: defaults\n"
+	"      parents: [zsh]\n";
 
 static void test_scenario__full_valid_file(void **state)
 {
@@ -174,6 +180,10 @@ static void test_scenario__full_valid_file(void **state)
 	assert_int_equal(ex->pos.col, 5);
 
 	assert_string_equal(sc->source, full);
+	assert_null(sc->control_of);
+	assert_non_null(sc->control);
+	assert_string_equal(sc->control->id,
+			    "dah-defaults-read-shadowhashdata.control");
 	fd_scenario_free(sc);
 }
 
@@ -209,6 +219,12 @@ static void test_scenario__defaults(void **state)
 	assert_non_null(sc->expects[0].techniques.v);
 	assert_non_null(sc->expects[0].subtechniques.v);
 	assert_int_equal(sc->expects[0].deadline_ms, 0);
+	assert_null(sc->control);
+	assert_null(sc->control_of);
+	assert_null(sc->steps[0].cwd);
+	assert_null(sc->steps[0].path);
+	assert_non_null(sc->steps[0].env.v);
+	assert_int_equal(sc->steps[0].env.n, 0);
 	fd_scenario_free(sc);
 }
 
@@ -554,6 +570,386 @@ static void test_scenario__too_many_rules(void **state)
 		     "more than 256 rules");
 }
 
+/* ---- exception scenarios and their control ---------------------------- */
+
+/* BASE with an exception list (line 8): a control must follow. */
+#define EXC BASE "exceptions: [l1]\n"
+#define CONTROL "control:\n  steps:\n    - run: zsh\n"	/* lines 9-11 */
+
+static void test_scenario__control_shares_and_owns(void **state)
+{
+	static const char text[] =
+		"id: exc\ntitle: jamf reads it\ntechnique: T1003.008\n"
+		"rules: [r1, r2]\nhost: {os: macos, name: mdm-mac}\n"
+		"exceptions: [l1, l2]\n"
+		"steps:\n  - run: defaults\n    parents: [jamf]\n"
+		"expect:\n  - rule: r1\n    count: 0\n  - rule: r2\n"
+		"    count: 0\n"
+		"control:\n  steps:\n    - run: defaults\n"
+		"      parents: [zsh]\n    - run: mkpassdb\n";
+	struct fd_scenario *sc = parse_ok(text), *ctl;
+
+	(void)state;
+	ctl = sc->control;
+	assert_non_null(ctl);
+	assert_null(sc->control_of);
+	assert_string_equal(ctl->id, "exc.control");
+	assert_string_equal(ctl->title, "jamf reads it (control)");
+	assert_string_equal(ctl->control_of, "exc");
+	assert_null(ctl->control);
+	assert_string_equal(ctl->path, "t.yaml");
+	assert_string_equal(ctl->source, text);
+	assert_string_equal(ctl->technique, "T1003.008");
+	assert_int_equal(ctl->rules.n, 2);
+	assert_string_equal(ctl->rules.v[1], "r2");
+	assert_int_equal(ctl->exceptions.n, 2);
+	assert_string_equal(ctl->exceptions.v[0], "l1");
+	assert_null(ctl->exceptions.v[2]);
+	assert_string_equal(ctl->host.os_type, "macos");
+	assert_string_equal(ctl->host.os_version, "14.5");
+	assert_string_equal(ctl->host.name, "mdm-mac");
+	assert_null(ctl->host.arch);
+	/* Its own steps... */
+	assert_int_equal(ctl->nsteps, 2);
+	assert_string_equal(ctl->steps[0].parents.v[0], "zsh");
+	assert_string_equal(ctl->steps[1].run, "mkpassdb");
+	assert_non_null(ctl->steps[1].parents.v);
+	assert_non_null(ctl->steps[1].env.v);
+	assert_int_equal(ctl->steps[0].pos.line, 17);
+	assert_int_equal(ctl->steps[0].timeout_ms, 10000);
+	/* ... and, by default, an alert from every rule. */
+	assert_int_equal(ctl->nexpects, 2);
+	for (size_t i = 0; i < 2; i++) {
+		const struct fd_expect *ex = &ctl->expects[i];
+
+		assert_string_equal(ex->rule_id, ctl->rules.v[i]);
+		assert_int_equal(ex->count_op, FD_COUNT_AT_LEAST);
+		assert_int_equal(ex->count, 1);
+		assert_int_equal(ex->risk_score, -1);
+		assert_null(ex->severity);
+		assert_non_null(ex->tactics.v);
+		assert_int_equal(ex->pos.line, 15);
+	}
+	/* The scenario keeps its own. */
+	assert_int_equal(sc->nsteps, 1);
+	assert_string_equal(sc->steps[0].parents.v[0], "jamf");
+	assert_int_equal(sc->expects[0].count, 0);
+	fd_scenario_free(sc);
+}
+
+static void test_scenario__control_expectations(void **state)
+{
+	struct fd_scenario *sc = parse_ok(EXC CONTROL
+		"  expect:\n    - rule: r1\n      count: 2\n"
+		"      severity: high\n");
+	const struct fd_expect *ex = &sc->control->expects[0];
+
+	(void)state;
+	assert_int_equal(sc->control->nexpects, 1);
+	assert_int_equal(ex->count_op, FD_COUNT_EXACT);
+	assert_int_equal(ex->count, 2);
+	assert_string_equal(ex->severity, "high");
+	assert_int_equal(ex->pos.line, 13);
+	fd_scenario_free(sc);
+}
+
+/* When the excepted attribute is the host: the control changes it. */
+static void test_scenario__control_host(void **state)
+{
+	struct fd_scenario *sc = parse_ok(EXC
+		"host: {os: linux, name: lab-01, arch: arm64}\n"
+		"control:\n  host: {name: ci-07}\n"
+		"  steps:\n    - run: zsh\n");
+	const struct fd_host *h = &sc->control->host;
+
+	(void)state;
+	assert_string_equal(h->name, "ci-07");
+	assert_string_equal(h->os_type, "linux");
+	assert_string_equal(h->os_name, "Debian GNU/Linux");
+	assert_string_equal(h->os_version, "12");
+	assert_string_equal(h->arch, "arm64");
+	assert_string_equal(sc->host.name, "lab-01");
+	fd_scenario_free(sc);
+	/* Defaults follow the control's own os. */
+	sc = parse_ok(EXC "host: {name: lab-01}\n"
+		      "control:\n  host: {os: linux}\n"
+		      "  steps:\n    - run: zsh\n");
+	h = &sc->control->host;
+	assert_string_equal(h->os_type, "linux");
+	assert_string_equal(h->os_platform, "debian");
+	assert_string_equal(h->name, "lab-01");
+	assert_string_equal(sc->host.os_type, "macos");
+	fd_scenario_free(sc);
+}
+
+/* A pack takes the control out: each is then freed on its own. */
+static void test_scenario__take_control(void **state)
+{
+	struct fd_scenario *sc = parse_ok(EXC CONTROL), *ctl;
+
+	(void)state;
+	ctl = fd_scenario_take_control(sc);
+	assert_non_null(ctl);
+	assert_null(sc->control);
+	assert_null(fd_scenario_take_control(sc));
+	assert_null(fd_scenario_take_control(NULL));
+	fd_scenario_free(sc);
+	assert_string_equal(ctl->id, "t.control");
+	assert_string_equal(ctl->control_of, "t");
+	fd_scenario_free(ctl);
+}
+
+REFUSE(exceptions_without_control, EXC, INVALID, 8, 1,
+       "an exception scenario needs a control: the same steps without the "
+       "excepted attribute, which must still alert (see "
+       "scenarios/README.md)")
+REFUSE(control_without_exceptions, BASE CONTROL, INVALID, 8, 1,
+       "'control' belongs to an exception scenario: add the 'exceptions' it "
+       "runs with, or remove 'control'")
+REFUSE(control_with_empty_exceptions, BASE "exceptions: []\n" CONTROL,
+       INVALID, 9, 1, "'control' belongs to an exception scenario: add the "
+       "'exceptions' it runs with, or remove 'control'")
+REFUSE(control_count_zero, EXC CONTROL
+       "  expect:\n    - rule: r1\n      count: 0\n", INVALID, 14, 14,
+       "a control must alert: its 'count' cannot be 0 (it shows the rule "
+       "still fires without the excepted attribute)")
+REFUSE(control_missing_steps, EXC "control:\n  expect:\n    - rule: r1\n",
+       INVALID, 10, 3, "missing required key 'steps'")
+REFUSE(control_empty_steps, EXC "control:\n  steps: []\n", INVALID, 10, 10,
+       "'steps' must not be empty")
+REFUSE(control_unknown_key, EXC "control:\n  step:\n    - run: zsh\n",
+       INVALID, 10, 3, "unknown key 'step' (did you mean 'steps'?)")
+REFUSE(control_unknown_key_far, EXC CONTROL "  exceptions: [l2]\n",
+       INVALID, 12, 3, "unknown key 'exceptions'")
+REFUSE(control_unknown_step_key, EXC CONTROL "      argz: [a]\n", INVALID,
+       12, 7, "unknown key 'argz' (did you mean 'args'?)")
+REFUSE(control_bad_host, EXC "control:\n  host: {os: darwin}\n"
+       "  steps:\n    - run: zsh\n", INVALID, 10, 14,
+       "bad os 'darwin' (expected macos, linux or windows)")
+REFUSE(control_host_not_mapping, EXC "control:\n  host: ci-07\n"
+       "  steps:\n    - run: zsh\n", INVALID, 10, 9,
+       "'host' must be a mapping, not a string")
+REFUSE(control_not_mapping, EXC "control: [zsh]\n", INVALID, 9, 10,
+       "'control' must be a mapping, not a list")
+REFUSE(control_expect_missing_rule, "id: t\ntitle: x\nrules: [r1, r2]\n"
+       STEPS "expect:\n  - rule: r1\n  - rule: r2\n" "exceptions: [l1]\n"
+       "control:\n  steps:\n    - run: zsh\n  expect:\n    - rule: r1\n",
+       INVALID, 14, 5, "the control has no expectation for rule 'r2' "
+       "(leave its 'expect' out to expect an alert from every rule)")
+REFUSE(control_expect_rule_not_in_rules, EXC CONTROL
+       "  expect:\n    - rule: r9\n", INVALID, 13, 13,
+       "rule 'r9' is not in 'rules'")
+REFUSE(control_id_too_long, "id: "
+       "0123456789012345678901234567890123456789"
+       "0123456789012345678901234567890123456789"
+       "01234567890123456789012345678901234567890\n"
+       "title: x\nrules: [r1]\n" STEPS EXPECT "exceptions: [l1]\n" CONTROL,
+       INVALID, 1, 5, "id '0123456789012345678901234567890123456789...' "
+       "is too long for an exception scenario: its control's id, the id "
+       "and '.control', must be at most 128 characters")
+
+/* 120 characters still leave room for ".control". */
+static void test_scenario__control_id_at_most(void **state)
+{
+	struct fd_scenario *sc = parse_ok("id: "
+		"0123456789012345678901234567890123456789"
+		"0123456789012345678901234567890123456789"
+		"0123456789012345678901234567890123456789\n"
+		"title: x\nrules: [r1]\n" STEPS EXPECT "exceptions: [l1]\n"
+		CONTROL);
+
+	(void)state;
+	assert_int_equal(strlen(sc->control->id), 128);
+	fd_scenario_free(sc);
+}
+
+/* ---- a step's cwd, path and env --------------------------------------- */
+
+static void test_scenario__step_attributes(void **state)
+{
+	struct fd_scenario *sc = parse_ok(HEAD "steps:\n"
+		"  - run: defaults\n"
+		"    cwd: Users/alice/work\n"
+		"    path: \"Library/Application Support/JAMF\"\n"
+		"    env: {CI: \"true\", JOB_ID: 42, EMPTY: \"\", "
+		"A_1: 'x=y z'}\n"
+		"  - run: zsh\n    cwd: Library\n" EXPECT);
+	const struct fd_step *st = &sc->steps[0];
+
+	(void)state;
+	assert_string_equal(st->cwd, "Users/alice/work");
+	assert_string_equal(st->path, "Library/Application Support/JAMF");
+	assert_int_equal(st->env.n, 4);
+	assert_string_equal(st->env.v[0], "CI=true");
+	assert_string_equal(st->env.v[1], "JOB_ID=42");
+	assert_string_equal(st->env.v[2], "EMPTY=");
+	assert_string_equal(st->env.v[3], "A_1=x=y z");
+	assert_null(st->env.v[4]);
+	assert_string_equal(sc->steps[1].cwd, "Library");
+	assert_null(sc->steps[1].path);
+	fd_scenario_free(sc);
+}
+
+/* The limits themselves are allowed. */
+static void test_scenario__step_attribute_limits(void **state)
+{
+	char text[8192], *p = text;
+	struct fd_scenario *sc;
+
+	(void)state;
+	p += sprintf(p, HEAD STEPS "    cwd: a/b/c/d/e/f/g/h\n    env:\n");
+	for (int i = 0; i < 32; i++)
+		p += sprintf(p, "      V%02d: %0120d\n", i, 0);
+	sprintf(p, EXPECT);
+	sc = parse_ok(text);
+	assert_int_equal(sc->steps[0].env.n, 32);
+	assert_true(fd_subdir_ok(sc->steps[0].cwd));
+	fd_scenario_free(sc);
+}
+
+#define BAD_FOLDER(v, key) "bad folder '" v "' for '" key "' (expected a " \
+	"relative path inside the scenario's folder: 1 to 8 names of " \
+	"printable ASCII joined by '/', not '.' or '..', at most 200 bytes)"
+
+REFUSE(cwd_dotdot, HEAD STEPS "    cwd: a/../b\n" EXPECT, INVALID, 6, 10,
+       BAD_FOLDER("a/../b", "cwd"))
+REFUSE(cwd_absolute, HEAD STEPS "    cwd: /tmp\n" EXPECT, INVALID, 6, 10,
+       BAD_FOLDER("/tmp", "cwd"))
+REFUSE(cwd_dot, HEAD STEPS "    cwd: .\n" EXPECT, INVALID, 6, 10,
+       BAD_FOLDER(".", "cwd"))
+REFUSE(cwd_empty, HEAD STEPS "    cwd: ''\n" EXPECT, INVALID, 6, 10,
+       "'cwd' must not be empty")
+REFUSE(path_trailing_slash, HEAD STEPS "    path: ci-tools/\n" EXPECT,
+       INVALID, 6, 11, BAD_FOLDER("ci-tools/", "path"))
+REFUSE(path_double_slash, HEAD STEPS "    path: a//b\n" EXPECT, INVALID,
+       6, 11, BAD_FOLDER("a//b", "path"))
+REFUSE(path_too_deep, HEAD STEPS "    path: a/b/c/d/e/f/g/h/i\n" EXPECT,
+       INVALID, 6, 11, BAD_FOLDER("a/b/c/d/e/f/g/h/i", "path"))
+REFUSE(path_not_ascii, HEAD STEPS "    path: caf\xc3\xa9\n" EXPECT, INVALID,
+       6, 11, BAD_FOLDER("caf\xc3\xa9", "path"))
+REFUSE(path_control_char, HEAD STEPS "    path: \"a\\tb\"\n" EXPECT, INVALID,
+       6, 11, BAD_FOLDER("a?b", "path"))
+REFUSE(path_list, HEAD STEPS "    path: [a]\n" EXPECT, INVALID, 6, 11,
+       "'path' must be a string, not a list")
+REFUSE(path_is_a_parent, HEAD STEPS "    parents: [zsh]\n    path: zsh\n"
+       EXPECT, INVALID, 7, 11, "'path' needs a folder 'zsh' where a "
+       "stand-in copy of that name lives; rename one of them")
+REFUSE(cwd_is_a_copy, HEAD STEPS "    path: tools\n"
+       "  - run: zsh\n    cwd: tools/defaults/x\n" EXPECT, INVALID, 8, 10,
+       "'cwd' needs a folder 'tools/defaults' where a stand-in copy of "
+       "that name lives; rename one of them")
+
+static void test_scenario__path_too_long(void **state)
+{
+	char text[1024];
+
+	(void)state;
+	snprintf(text, sizeof(text), HEAD STEPS "    path: %0201d\n" EXPECT,
+		 0);
+	expect_error(text, strlen(text), INVALID, 6, 11, BAD_FOLDER(
+		"0000000000000000000000000000000000000000...", "path"));
+}
+
+#define LOADER_VAR "it changes how a program is loaded or run (LD_*, " \
+	"DYLD_*, MALLOC_*, GLIBC_TUNABLES, ...), and only the stand-in's " \
+	"own code ever runs"
+#define MINIMAL_VAR "firedrill's minimal environment sets it (PATH, HOME, " \
+	"LANG=C, and so the locale)"
+
+REFUSE(env_list, HEAD STEPS "    env: [CI]\n" EXPECT, INVALID, 6, 10,
+       "'env' must be a mapping, not a list")
+REFUSE(env_lowercase, HEAD STEPS "    env: {ci: x}\n" EXPECT, INVALID, 6, 11,
+       "bad environment variable name 'ci' (expected A-Z, 0-9 and _, not "
+       "starting with a digit)")
+REFUSE(env_digit_first, HEAD STEPS "    env: {1X: x}\n" EXPECT, INVALID,
+       6, 11, "bad environment variable name '1X' (expected A-Z, 0-9 and "
+       "_, not starting with a digit)")
+REFUSE(env_key_list, HEAD STEPS "    env: {[A]: x}\n" EXPECT, INVALID, 6, 11,
+       "an environment variable's name must be a string, not a list")
+REFUSE(env_path, HEAD STEPS "    env: {PATH: /opt/bin}\n" EXPECT, INVALID,
+       6, 11, "environment variable 'PATH' cannot be set: " MINIMAL_VAR)
+REFUSE(env_home, HEAD STEPS "    env: {CI: x, HOME: /root}\n" EXPECT,
+       INVALID, 6, 18, "environment variable 'HOME' cannot be set: "
+       MINIMAL_VAR)
+REFUSE(env_lc_all, HEAD STEPS "    env: {LC_ALL: C.UTF-8}\n" EXPECT, INVALID,
+       6, 11, "environment variable 'LC_ALL' cannot be set: " MINIMAL_VAR)
+REFUSE(env_ld_preload, HEAD STEPS "    env: {LD_PRELOAD: /x.so}\n" EXPECT,
+       INVALID, 6, 11, "environment variable 'LD_PRELOAD' cannot be set: "
+       LOADER_VAR)
+REFUSE(env_dyld, HEAD STEPS "    env: {DYLD_INSERT_LIBRARIES: /x}\n" EXPECT,
+       INVALID, 6, 11, "environment variable 'DYLD_INSERT_LIBRARIES' "
+       "cannot be set: " LOADER_VAR)
+REFUSE(env_tunables, HEAD STEPS "    env: {GLIBC_TUNABLES: x}\n" EXPECT,
+       INVALID, 6, 11, "environment variable 'GLIBC_TUNABLES' cannot be "
+       "set: " LOADER_VAR)
+REFUSE(env_null_value, HEAD STEPS "    env: {CI: }\n" EXPECT, INVALID, 6, 11,
+       "no value for 'CI' (write \"\" for an empty one)")
+REFUSE(env_list_value, HEAD STEPS "    env: {CI: [a]}\n" EXPECT, INVALID,
+       6, 15, "'CI' must be a string, not a list")
+REFUSE(env_control_char, HEAD STEPS "    env: {CI: \"a\\tb\"}\n" EXPECT,
+       INVALID, 6, 15, "the value of 'CI' must be printable (no control "
+       "characters)")
+REFUSE(env_nul, HEAD STEPS "    env: {CI: \"a\\0b\"}\n" EXPECT, INVALID,
+       6, 15, "'CI' must not contain a NUL byte")
+REFUSE(env_duplicate, HEAD STEPS "    env: {CI: a, CI: b}\n" EXPECT, INVALID,
+       6, 18, "duplicate key 'CI' (first at line 6)")
+
+static void test_scenario__env_too_many(void **state)
+{
+	char text[4096], *p = text;
+
+	(void)state;
+	p += sprintf(p, HEAD STEPS "    env:\n");
+	for (int i = 0; i < 33; i++)
+		p += sprintf(p, "      V%02d: x\n", i);
+	sprintf(p, EXPECT);
+	expect_error(text, strlen(text), INVALID, 7 + 32, 7,
+		     "more than 32 environment variables");
+}
+
+static void test_scenario__env_too_big(void **state)
+{
+	char text[8192];
+
+	(void)state;
+	/* "A=" and "B=" with 2046 bytes each make 4096; "C=x" is over. */
+	snprintf(text, sizeof(text), HEAD STEPS "    env:\n      A: %02046d\n"
+		 "      B: %02046d\n      C: x\n" EXPECT, 0, 0);
+	expect_error(text, strlen(text), INVALID, 9, 7, "environment larger "
+		     "than 4096 bytes (all its NAME=value strings together)");
+	/* An empty value still counts "C=". */
+	snprintf(text, sizeof(text), HEAD STEPS "    env:\n      A: %02046d\n"
+		 "      B: %02044d\n      C: \"\"\n" EXPECT, 0, 0);
+	fd_scenario_free(parse_ok(text));
+}
+
+/* What the emulator asks again, for scenarios built by hand. */
+static void test_scenario__env_and_folder_checks(void **state)
+{
+	(void)state;
+	assert_true(fd_env_name_ok("CI_2", 4));
+	assert_true(fd_env_name_ok("_X", 2));
+	assert_false(fd_env_name_ok("", 0));
+	assert_false(fd_env_name_ok("A-B", 3));
+	assert_false(fd_env_name_ok("9A", 2));
+	assert_false(fd_env_name_ok("A=B", 3));
+	assert_null(fd_env_name_refusal("CI", 2));
+	assert_null(fd_env_name_refusal("PATHS", 5));
+	assert_null(fd_env_name_refusal("LD", 2));
+	assert_non_null(fd_env_name_refusal("PATH", 4));
+	assert_non_null(fd_env_name_refusal("LANG", 4));
+	assert_non_null(fd_env_name_refusal("LD_LIBRARY_PATH", 15));
+	assert_non_null(fd_env_name_refusal("DYLD_LIBRARY_PATH", 17));
+	assert_non_null(fd_env_name_refusal("MALLOC_CHECK_", 13));
+	assert_true(fd_subdir_ok("a"));
+	assert_true(fd_subdir_ok("a b/.c/..d"));
+	assert_false(fd_subdir_ok(""));
+	assert_false(fd_subdir_ok(".."));
+	assert_false(fd_subdir_ok("a/.."));
+	assert_false(fd_subdir_ok("/a"));
+	assert_false(fd_subdir_ok("a/"));
+}
+
 /* The message printed for a person: file:line:col: message. */
 static void test_scenario__diag_format(void **state)
 {
@@ -819,6 +1215,12 @@ static void test_scenario__pack_loads_with_unique_ids(void **state)
 				    files.v[i], scs[i]->id);
 		assert_false(fd_strv_contains(&ids, scs[i]->id));
 		push(&ids, scs[i]->id);
+		/* A control's id is taken too. */
+		if (scs[i]->control) {
+			assert_false(fd_strv_contains(&ids,
+						      scs[i]->control->id));
+			push(&ids, scs[i]->control->id);
+		}
 		/* Each file says at its top why it exists. */
 		assert_true(strncmp(scs[i]->source, "# ", 2) == 0);
 	}
@@ -1114,6 +1516,30 @@ static void test_scenario__readme_example_loads(void **state)
 	free(doc);
 }
 
+/* The exception scenario that scenarios/README.md shows is valid. */
+static void test_scenario__readme_exception_example_loads(void **state)
+{
+	char *doc = slurp("scenarios/README.md");
+	char *start = strstr(doc, "## Exception scenarios"), *end;
+	struct fd_scenario *sc;
+
+	(void)state;
+	assert_non_null(start);
+	start = strstr(start, "```yaml\n");
+	assert_non_null(start);
+	start += strlen("```yaml\n");
+	end = strstr(start, "```");
+	assert_non_null(end);
+	*end = '\0';
+	sc = parse_ok(start);
+	assert_string_equal(sc->id, "dah-exc-mdm-parent");
+	assert_string_equal(sc->exceptions.v[0], "firedrill-dah-mdm");
+	assert_string_equal(sc->control->id, "dah-exc-mdm-parent.control");
+	assert_string_equal(sc->control->steps[0].parents.v[0], "zsh");
+	fd_scenario_free(sc);
+	free(doc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1215,6 +1641,60 @@ int main(void)
 		cmocka_unit_test(test_scenario__count_at_least_zero),
 		cmocka_unit_test(test_scenario__expectations_per_version),
 		cmocka_unit_test(test_scenario__too_many_rules),
+		cmocka_unit_test(test_scenario__control_shares_and_owns),
+		cmocka_unit_test(test_scenario__control_expectations),
+		cmocka_unit_test(test_scenario__control_host),
+		cmocka_unit_test(test_scenario__take_control),
+		cmocka_unit_test(test_scenario__exceptions_without_control),
+		cmocka_unit_test(test_scenario__control_without_exceptions),
+		cmocka_unit_test(test_scenario__control_with_empty_exceptions),
+		cmocka_unit_test(test_scenario__control_count_zero),
+		cmocka_unit_test(test_scenario__control_missing_steps),
+		cmocka_unit_test(test_scenario__control_empty_steps),
+		cmocka_unit_test(test_scenario__control_unknown_key),
+		cmocka_unit_test(test_scenario__control_unknown_key_far),
+		cmocka_unit_test(test_scenario__control_unknown_step_key),
+		cmocka_unit_test(test_scenario__control_bad_host),
+		cmocka_unit_test(test_scenario__control_host_not_mapping),
+		cmocka_unit_test(test_scenario__control_not_mapping),
+		cmocka_unit_test(test_scenario__control_expect_missing_rule),
+		cmocka_unit_test(
+			test_scenario__control_expect_rule_not_in_rules),
+		cmocka_unit_test(test_scenario__control_id_too_long),
+		cmocka_unit_test(test_scenario__control_id_at_most),
+		cmocka_unit_test(test_scenario__step_attributes),
+		cmocka_unit_test(test_scenario__step_attribute_limits),
+		cmocka_unit_test(test_scenario__cwd_dotdot),
+		cmocka_unit_test(test_scenario__cwd_absolute),
+		cmocka_unit_test(test_scenario__cwd_dot),
+		cmocka_unit_test(test_scenario__cwd_empty),
+		cmocka_unit_test(test_scenario__path_trailing_slash),
+		cmocka_unit_test(test_scenario__path_double_slash),
+		cmocka_unit_test(test_scenario__path_too_deep),
+		cmocka_unit_test(test_scenario__path_not_ascii),
+		cmocka_unit_test(test_scenario__path_control_char),
+		cmocka_unit_test(test_scenario__path_list),
+		cmocka_unit_test(test_scenario__path_is_a_parent),
+		cmocka_unit_test(test_scenario__cwd_is_a_copy),
+		cmocka_unit_test(test_scenario__path_too_long),
+		cmocka_unit_test(test_scenario__env_list),
+		cmocka_unit_test(test_scenario__env_lowercase),
+		cmocka_unit_test(test_scenario__env_digit_first),
+		cmocka_unit_test(test_scenario__env_key_list),
+		cmocka_unit_test(test_scenario__env_path),
+		cmocka_unit_test(test_scenario__env_home),
+		cmocka_unit_test(test_scenario__env_lc_all),
+		cmocka_unit_test(test_scenario__env_ld_preload),
+		cmocka_unit_test(test_scenario__env_dyld),
+		cmocka_unit_test(test_scenario__env_tunables),
+		cmocka_unit_test(test_scenario__env_null_value),
+		cmocka_unit_test(test_scenario__env_list_value),
+		cmocka_unit_test(test_scenario__env_control_char),
+		cmocka_unit_test(test_scenario__env_nul),
+		cmocka_unit_test(test_scenario__env_duplicate),
+		cmocka_unit_test(test_scenario__env_too_many),
+		cmocka_unit_test(test_scenario__env_too_big),
+		cmocka_unit_test(test_scenario__env_and_folder_checks),
 		cmocka_unit_test(test_scenario__diag_format),
 		cmocka_unit_test(test_scenario__no_diag_and_unterminated),
 		cmocka_unit_test(test_scenario__load_missing_file),
@@ -1225,6 +1705,8 @@ int main(void)
 		cmocka_unit_test(test_scenario__pack_rules_exist),
 		cmocka_unit_test(test_scenario__pack_covers_the_issue),
 		cmocka_unit_test(test_scenario__readme_example_loads),
+		cmocka_unit_test(
+			test_scenario__readme_exception_example_loads),
 		cmocka_unit_test(test_scenario__seed_rule),
 		cmocka_unit_test(test_scenario__seed_query_is_design_v107),
 	};

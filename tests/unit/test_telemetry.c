@@ -5,7 +5,9 @@
  * under a macOS host profile on a Linux emulating host: the child's parent
  * fields must come from zsh's record, zsh's parent must be the emulator,
  * and host.os.* must follow the profile.  The events then go through the
- * real engine with the seed KQL, which must alert on defaults only.
+ * real engine with the seed KQL, which must alert on defaults only.  A
+ * second record carries what exceptions key on (a step's env, cwd and
+ * path, its user, its parent, the host name) into the events' fields.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -190,6 +192,93 @@ static void test_telemetry__chain_parent_fields(void **state)
 	fd_runrec_release(&rr);
 }
 
+/* An exception scenario's step: jamf > defaults, run as a named user
+ * with a cwd, a path and an environment; its control's without them. */
+#define EXC_SOURCE \
+	"id: exc\\ntitle: t\\nrules: [" RULE "]\\nhost: {name: mdm-mac}\\n" \
+	"exceptions: [mdm]\\nsteps:\\n  - run: defaults\\n" \
+	"    parents: [jamf]\\n    user: fdtest\\n    cwd: work\\n" \
+	"    path: ci-tools\\n    env: {CI: 'true', JOB_ID: '42'}\\n" \
+	"expect:\\n  - rule: " RULE "\\n    count: 0\\ncontrol:\\n" \
+	"  steps:\\n    - run: defaults\\n"
+
+#define EXC_PROC(sc, depth, target, pid, ppid, exe, name, cwd, env) \
+	"{\"record\":\"process\",\"scenario\":\"" sc "\",\"step\":0," \
+	"\"depth\":" #depth ",\"target\":" #target ",\"pid\":" #pid "," \
+	"\"ppid\":" #ppid ",\"executable\":\"" DIR "/" sc "/" exe "\"," \
+	"\"name\":\"" name "\",\"args\":[\"" name "\"]," \
+	"\"working_directory\":\"" DIR "/" sc cwd "\"" env "," \
+	"\"user\":\"fdtest\",\"uid\":1234,\"gid\":1234," \
+	"\"start_time\":\"2026-12-03T13:15:0" #depth ".000000Z\"}\n"
+
+#define EXC_ENV ",\"env\":{\"CI\":\"true\",\"JOB_ID\":\"42\"}"
+
+#define EXC_RECORD \
+	HEADER \
+	"{\"record\":\"scenario\",\"scenario\":\"exc\",\"source\":\"" \
+	EXC_SOURCE "\"}\n" \
+	EXC_PROC("exc", 0, false, 400, 100, "jamf", "jamf", "/work", \
+		 EXC_ENV) \
+	EXC_PROC("exc", 1, true, 401, 400, "ci-tools/defaults", "defaults", \
+		 "/work", EXC_ENV) \
+	"{\"record\":\"scenario\",\"scenario\":\"exc.control\"," \
+	"\"control_of\":\"exc\",\"source\":\"" EXC_SOURCE "\"}\n" \
+	EXC_PROC("exc.control", 1, true, 501, 100, "defaults", "defaults", \
+		 "", ",\"env\":{}")
+
+static void test_telemetry__exception_attributes(void **state)
+{
+	struct fd_runrec rr;
+	struct fd_diag d;
+	const cJSON *vars;
+	cJSON *jamf, *ev, *ctl;
+
+	(void)state;
+	write_file("run.jsonl", EXC_RECORD);
+	if (fd_runrec_load(path_of("run.jsonl"), &rr, &d))
+		fail_msg("%s:%d: %s", d.file, d.line, d.msg);
+	jamf = fd_telemetry_event(&rr, 0, 0);
+	ev = fd_telemetry_event(&rr, 1, 0);
+	ctl = fd_telemetry_event(&rr, 2, 0);
+	assert_non_null(ev);
+
+	assert_string_equal(s(ev, "process.executable"),
+			    DIR "/exc/ci-tools/defaults");
+	assert_string_equal(s(ev, "process.working_directory"),
+			    DIR "/exc/work");
+	vars = cJSON_GetObjectItem(cJSON_GetObjectItem(ev, "process"),
+				   "env_vars");
+	assert_true(cJSON_IsArray(vars));
+	assert_int_equal(cJSON_GetArraySize(vars), 2);
+	assert_string_equal(cJSON_GetArrayItem(vars, 0)->valuestring,
+			    "CI=true");
+	assert_string_equal(cJSON_GetArrayItem(vars, 1)->valuestring,
+			    "JOB_ID=42");
+	assert_string_equal(s(ev, "process.parent.name"), "jamf");
+	assert_string_equal(s(ev, "process.parent.executable"),
+			    DIR "/exc/jamf");
+	assert_string_equal(s(ev, "user.name"), "fdtest");
+	assert_string_equal(s(ev, "user.id"), "1234");
+	assert_string_equal(s(ev, "host.name"), "mdm-mac");
+	/* The parent ran in the same place, with the same variables. */
+	assert_string_equal(s(jamf, "process.working_directory"),
+			    DIR "/exc/work");
+	assert_non_null(cJSON_GetObjectItem(cJSON_GetObjectItem(jamf,
+		"process"), "env_vars"));
+	/* The control's events: its own scenario, host from the shared
+	 * profile, and no env_vars at all when the step adds none. */
+	assert_string_equal(s(ctl, "firedrill.scenario"), "exc.control");
+	assert_string_equal(s(ctl, "host.name"), "mdm-mac");
+	assert_string_equal(s(ctl, "process.executable"),
+			    DIR "/exc.control/defaults");
+	assert_null(cJSON_GetObjectItem(cJSON_GetObjectItem(ctl, "process"),
+					"env_vars"));
+	cJSON_Delete(jamf);
+	cJSON_Delete(ev);
+	cJSON_Delete(ctl);
+	fd_runrec_release(&rr);
+}
+
 static bool uuid_shaped(const char *id)
 {
 	for (int i = 0; i < 36; i++) {
@@ -236,6 +325,9 @@ static void test_telemetry__defend_shape(void **state)
 	assert_string_equal(s(ev, "host.os.platform"), "darwin");
 	assert_string_equal(s(ev, "host.os.full"), "macOS 14.5");
 	assert_null(fd_field_string(ev, "host.os.kernel"));
+	/* A record without env: no process.env_vars. */
+	assert_null(cJSON_GetObjectItem(cJSON_GetObjectItem(ev, "process"),
+					"env_vars"));
 
 	assert_string_equal(s(ev, "user.id"), "65534");
 	assert_string_equal(s(ev, "user.name"), "nobody");
@@ -378,6 +470,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_telemetry__chain_parent_fields),
 		T(test_telemetry__defend_shape),
+		T(test_telemetry__exception_attributes),
 		T(test_telemetry__write_in_start_order),
 		T(test_telemetry__feeds_the_engine),
 	};
