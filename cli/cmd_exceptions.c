@@ -386,7 +386,9 @@ int fd_cmd_exceptions(int argc, char **argv)
 			status = FD_EXIT_USAGE;
 		}
 	}
-	if (status == 0)
+	/* From the stack, the lists are the stack's; local files only when
+	 * named (e.g. for value lists). */
+	if (status == 0 && (!backend || exc_path))
 		status = fd_cli_load_exceptions(exc_path, rules_path, &c.set);
 	if (status == 0 && !c.set && !(c.set = fd_exc_new()))
 		status = FD_EXIT_ERROR;
@@ -395,6 +397,8 @@ int fd_cmd_exceptions(int argc, char **argv)
 	c.given = true;
 	if (status == 0 && backend) {
 		c.given = c.nlists > 0;
+		if (!c.given)
+			c.lists = NULL;	/* filled from the stack */
 		status = fd_cli_live_resolve(&live, backend);
 		if (status == 0)
 			status = lists_from_stack(&c, backend, &live);

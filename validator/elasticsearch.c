@@ -161,6 +161,7 @@ static int es_rule_state(void *ctx, const char *rule_id, int version,
 	st->found = true;
 	st->enabled = true;
 	st->unknown = true;
+	st->nlists = -1;
 	snprintf(st->status, sizeof(st->status), "unknown");
 	snprintf(st->message, sizeof(st->message),
 		 "Elasticsearch alone cannot show the rule's runs; give "

@@ -342,6 +342,18 @@ void fd_stack_rule_state(const cJSON *r, struct fd_rule_state *st)
 	snprintf(st->name, sizeof(st->name), "%s",
 		 str(r, "name") ? str(r, "name") : "");
 	st->last_run = -1;
+	{
+		const cJSON *refs = cJSON_GetObjectItemCaseSensitive(
+			r, "exceptions_list"), *ref;
+
+		cJSON_ArrayForEach(ref, refs) {
+			const char *lid = str(ref, "list_id");
+
+			if (lid && st->nlists < 16)
+				snprintf(st->lists[st->nlists++],
+					 sizeof(st->lists[0]), "%s", lid);
+		}
+	}
 	if (cJSON_IsObject(ex))
 		last_execution(ex, st);
 	else if (str(r, "status"))

@@ -936,6 +936,23 @@ static bool decide_by_rule(struct fd_verdicts *vs, struct pending *p,
 				     "the rule's version is unknown");
 		return true;
 	}
+	/* On a stack, a scenario's exceptions are those attached to the
+	 * rule there: a list the rule does not reference would prove
+	 * nothing about it. */
+	for (size_t i = 0; st->nlists >= 0 && i < p->sc->exceptions.n; i++) {
+		bool on = false;
+
+		for (int k = 0; k < st->nlists; k++)
+			on |= !strcmp(st->lists[k], p->sc->exceptions.v[i]);
+		if (on)
+			continue;
+		add_verdict(vs, p, FD_ERROR, check, "exception list '%s' is "
+			    "not attached to the rule on the stack",
+			    p->sc->exceptions.v[i]);
+		unchecked_attributes(vs, p, FD_ERROR, "the exception under "
+				     "test is not on the stack");
+		return true;
+	}
 	/* A pack holds expectations for several versions of a rule; a
 	 * stack runs one, and only its expectations apply: the one that
 	 * names its version, else the one that names none (as on the

@@ -10,6 +10,30 @@
 STACK_RULE="$TOP/rules/credential_access_dumping_hashes_bi_cmds.eql-2026.json"
 STACK_VERSION=112
 
+# The pack's exception lists, on the stack and attached to its rule, as
+# a team would have them when it validates its exceptions live.
+stack_exceptions() {
+	local f id
+	for f in "$TOP"/rules/exceptions/*.json "$TOP"/rules/exceptions/*.ndjson; do
+		[ -e "$f" ] && printf -- '--exceptions\n%s\n' "$f"
+	done
+	for id in $(python3 - "$TOP/rules/exceptions" <<'PY'
+import glob, json, os, sys
+ids = []
+for f in sorted(glob.glob(os.path.join(sys.argv[1], "*.*json"))):
+    text = open(f).read()
+    docs = json.loads(text) if f.endswith(".json") else \
+        [json.loads(l) for l in text.splitlines() if l.strip()]
+    for d in docs if isinstance(docs, list) else [docs]:
+        if "list_id" in d and "entries" not in d and "item_id" not in d:
+            ids.append(d["list_id"])
+print(" ".join(ids))
+PY
+	); do
+		printf -- '--rule-exceptions\n%s\n' "$id"
+	done
+}
+
 # file_scratch: a folder for the whole file (setup_file), reachable by
 # the stand-ins' user, with its own sticky TMPDIR.
 file_scratch() {
