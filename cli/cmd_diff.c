@@ -19,6 +19,7 @@
 #include <cjson/cJSON.h>
 
 #include "backend.h"
+#include "exception.h"
 #include "opts.h"
 #include "runrec.h"
 
@@ -37,6 +38,7 @@ static const struct fd_cmd_help help = {
 
 struct side {
 	const char *path;
+	const struct fd_exc_set *exceptions;	/* both sides: the same */
 	char label[160];
 	struct fd_ruleset rules;
 	size_t *alerts;		/* per scenario */
@@ -61,7 +63,8 @@ static int count_side(struct side *s, const char *run_dir,
 		      const char *alerts_file)
 {
 	const struct fd_backend *be = &fd_backend_embedded;
-	struct fd_backend_cfg cfg = { run_dir, &s->rules, rr, alerts_file };
+	struct fd_backend_cfg cfg = { run_dir, &s->rules, rr, alerts_file,
+				      NULL, s->exceptions };
 	void *ctx = calloc(1, be->ctx_size);
 	struct fd_diag d;
 	char msg[1200], frag[256];
@@ -233,7 +236,8 @@ int fd_cmd_diff(int argc, char **argv)
 {
 	struct fd_cli_emulate_args ea = { .quiet = true };
 	struct side o = { 0 }, n = { 0 };
-	const char *json = NULL, *defaults[1];
+	const char *json = NULL, *defaults[1], *exc_path = NULL;
+	struct fd_exc_set *exc = NULL;
 	bool exit_code = false, shown;
 	char run_dir[PATH_MAX];
 	struct fd_pack pk = { 0 };
@@ -244,6 +248,7 @@ int fd_cmd_diff(int argc, char **argv)
 		  "also write the comparison as JSON (- for stdout)" },
 		{ 0, "exit-code", FD_OPT_FLAG, &exit_code, NULL,
 		  "exit 1 when OLD and NEW catch different scenarios" },
+		FD_OPT_EXCEPTIONS(&exc_path),
 		FD_OPT_USER(&ea.user),
 		FD_OPT_TMPDIR(&ea.tmpdir),
 		FD_OPT_END,
@@ -269,6 +274,12 @@ int fd_cmd_diff(int argc, char **argv)
 					  (const char *const *)argv + first + 2
 					  : defaults, first + 2 < argc ?
 					  (size_t)(argc - first - 2) : 1, &pk);
+	/* Both sides run with the same exceptions, as the stack would. */
+	if (status == 0)
+		status = fd_cli_load_exceptions(exc_path, n.path, &exc);
+	if (status == 0)
+		status = fd_cli_check_exceptions(&pk, NULL, exc);
+	o.exceptions = n.exceptions = exc;
 	if (status == 0) {
 		side_label(&o);
 		side_label(&n);
@@ -277,6 +288,7 @@ int fd_cmd_diff(int argc, char **argv)
 	if (status == 0)
 		status = compare(run_dir, &o, &n, json, exit_code);
 	fd_cli_pack_release(&pk);
+	fd_exc_free(exc);
 	fd_ruleset_release(&o.rules);
 	fd_ruleset_release(&n.rules);
 	free(o.alerts);

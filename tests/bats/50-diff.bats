@@ -14,7 +14,8 @@ only() {
 }
 
 @test "diff v107 against the 2026 form lists exactly the documented changes" {
-	run fd diff --out "$SCRATCH/run" --tmpdir "$TMPDIR" "$V107" "$V112"
+	run fd diff --out "$SCRATCH/run" --tmpdir "$TMPDIR" "$V107" "$V112" \
+		scenarios/dumping-account-hashes
 	assert_status 0
 	printf '%s\n' "$output" >"$SCRATCH/diff.out"
 	run only OLD
@@ -37,7 +38,8 @@ only() {
 
 @test "diff writes the comparison as JSON" {
 	run fd diff --out "$SCRATCH/run" --tmpdir "$TMPDIR" \
-		--json "$SCRATCH/diff.json" "$V107" "$V112"
+		--json "$SCRATCH/diff.json" "$V107" "$V112" \
+		scenarios/dumping-account-hashes
 	assert_status 0
 	run python3 -c '
 import json, sys
@@ -46,6 +48,19 @@ print(" ".join(sorted(d["only_old"])), "|", len(d["only_new"]), "|",
       d["old"]["caught"], d["new"]["caught"], len(d["scenarios"]))' \
 		"$SCRATCH/diff.json"
 	assert_output "dah-defaults-dump dah-mkpassdb-shadowhashdata | 7 | 6 11 19"
+}
+
+@test "diff applies the exception lists to both sides" {
+	# The exception pack's suppressions hold on both sides: only the
+	# seed pack's documented changes remain.
+	run fd diff --out "$SCRATCH/run" --tmpdir "$TMPDIR" "$V107" "$V112"
+	assert_status 0
+	printf '%s\n' "$output" >"$SCRATCH/diff.out"
+	run only OLD
+	assert_output "dah-defaults-dump dah-mkpassdb-shadowhashdata "
+	grep -q "^dah-exc-mdm-agent-parent  *-  *- *$" "$SCRATCH/diff.out"
+	grep -q "^dah-exc-mdm-agent-parent.control  *caught  *caught *$" \
+		"$SCRATCH/diff.out"
 }
 
 @test "diff --exit-code: 1 when the versions differ, 0 when they agree" {
