@@ -146,7 +146,7 @@ check-warnings:
 	@sh ci/check-warnings.sh
 
 bench: all
-	@sh tests/bench/bench.sh $(BUILD)
+	@bash tests/bench/bench.sh $(BUILD)
 
 # Each program finds the stand-in at ../libexec/firedrill/ from its own
 # folder, so the two always go in together.

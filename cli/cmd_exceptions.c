@@ -13,6 +13,8 @@
  */
 #include "cli.h"
 
+#include <ctype.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,7 +97,7 @@ static int detect_once(const struct check *c, const char *events,
 	char msg[1200];
 	FILE *a = fopen(alerts, "w");
 	FILE *s = suppressed ? fopen(suppressed, "w") : NULL;
-	int rc;
+	int rc, saved;
 
 	fd_diag_clear(&d);
 	memset(&run, 0, sizeof(run));
@@ -108,9 +110,14 @@ static int detect_once(const struct check *c, const char *events,
 		return -1;
 	}
 	exc.suppressed_out = s;
+	/* Every match counts here, not the first max_signals: a positive
+	 * past the cap is still a positive the exception may silence. */
+	saved = c->rule->max_signals;
+	((struct fd_rule *)c->rule)->max_signals = INT_MAX;
 	rc = suppressed ? fd_detect_file_ex(&c->one, events, a, &run, &exc,
 					    &d) :
 	     fd_detect_file(&c->one, events, a, &run, &d);
+	((struct fd_rule *)c->rule)->max_signals = saved;
 	fclose(a);
 	if (s)
 		fclose(s);
@@ -121,6 +128,37 @@ static int detect_once(const struct check *c, const char *events,
 		return -1;
 	}
 	return 0;
+}
+
+/* How many documents of an NDJSON file belong to scenario id. */
+static size_t count_of(const char *path, const char *id)
+{
+	FILE *f = fopen(path, "r");
+	char *line = NULL;
+	size_t cap = 0, n = 0;
+
+	while (f && getline(&line, &cap, f) > 0) {
+		cJSON *doc = cJSON_Parse(line);
+		const char *sc = fd_field_string(doc, "firedrill.scenario");
+
+		n += sc && !strcmp(sc, id);
+		cJSON_Delete(doc);
+	}
+	free(line);
+	if (f)
+		fclose(f);
+	return n;
+}
+
+/* Text from a file or a stack, fit for a terminal: controls become '?'. */
+static const char *shown(const char *s, char *buf, size_t len)
+{
+	size_t o = 0;
+
+	for (; s && *s && o + 1 < len; s++)
+		buf[o++] = iscntrl((unsigned char)*s) ? '?' : *s;
+	buf[o] = '\0';
+	return buf;
 }
 
 /* The first document of an NDJSON file whose firedrill.scenario is id. */
@@ -160,7 +198,8 @@ static const struct fd_exc_item *item_named(const struct check *c,
 }
 
 /* One line per positive; returns how many are silenced. */
-static size_t report(const struct check *c, const char *dir)
+static size_t report(const struct check *c, const char *dir,
+		     size_t *alerting_out)
 {
 	char alerts[PATH_MAX + 64], sup[PATH_MAX + 64], words[600];
 	size_t silenced = 0, alerting = 0;
@@ -183,14 +222,23 @@ static size_t report(const struct check *c, const char *dir)
 				"firedrill.suppressed_by.item_id");
 			const struct fd_exc_item *it = item_named(
 				c, list ? list : "", item ? item : "");
+			size_t all = count_of(alerts, id);
+			size_t gone = count_of(sup, id);
+			char b1[200], b2[200], b3[600];
 
 			alerting++;
 			silenced++;
-			printf("%-44s SILENCED by item '%s' of list '%s': "
-			       "%s\n", id, item ? item : "?",
-			       list ? list : "?", it ?
-			       fd_exc_item_describe(it, words, sizeof(words)) :
-			       "?");
+			if (gone < all)
+				printf("%-44s PARTLY SILENCED (%zu of %zu "
+				       "alerts)", id, gone, all);
+			else
+				printf("%-44s SILENCED", id);
+			printf(" by item '%s' of list '%s': %s\n",
+			       shown(item ? item : "?", b1, sizeof(b1)),
+			       shown(list ? list : "?", b2, sizeof(b2)),
+			       shown(it ? fd_exc_item_describe(it, words,
+							       sizeof(words)) :
+				     "?", b3, sizeof(b3)));
 		} else {
 			alerting++;
 			printf("%-44s still alerts\n", id);
@@ -202,18 +250,21 @@ static size_t report(const struct check *c, const char *dir)
 	       "without exceptions; %zu silenced by them\n", c->pk.n,
 	       c->pk.n == 1 ? "" : "s", c->rule->rule_id, c->rule->version,
 	       alerting, silenced);
+	*alerting_out = alerting;
 	return silenced;
 }
 
 /* Emulate the positives, then detect without and with exceptions. */
-static int run_check(const struct check *c, const char *out, bool quiet)
+static int run_check(const struct check *c,
+		     const struct fd_cli_emulate_args *given, bool quiet)
 {
-	struct fd_cli_emulate_args ea = { .out = out, .quiet = true };
+	struct fd_cli_emulate_args ea = *given;
 	char dir[PATH_MAX], path[PATH_MAX + 64], events[PATH_MAX + 64];
 	char a0[PATH_MAX + 64], a1[PATH_MAX + 64], sup[PATH_MAX + 64];
 	char msg[1200];
 	struct fd_runrec rr;
 	struct fd_diag d;
+	size_t alerting = 0;
 	int status;
 
 	status = fd_cli_emulate(&c->pk, &ea, dir);
@@ -235,7 +286,13 @@ static int run_check(const struct check *c, const char *out, bool quiet)
 	fd_runrec_release(&rr);
 	if (status)
 		return status;
-	status = report(c, dir) ? FD_EXIT_FAIL : FD_EXIT_PASS;
+	status = report(c, dir, &alerting) ? FD_EXIT_FAIL : FD_EXIT_PASS;
+	if (alerting == 0) {
+		fd_cli_error("exceptions: none of the %zu positive scenarios "
+			     "alerts even without exceptions: nothing was "
+			     "checked", c->pk.n);
+		status = FD_EXIT_ERROR;
+	}
 	if (!quiet)
 		fprintf(stderr, "firedrill: the run is in %s\n", dir);
 	return status;
@@ -338,7 +395,8 @@ static int check_lists(const struct check *c)
 
 int fd_cmd_exceptions(int argc, char **argv)
 {
-	const char *rules_dir = NULL, *exc_path = NULL, *out = NULL;
+	const char *rules_dir = NULL, *exc_path = NULL;
+	struct fd_cli_emulate_args ea = { .quiet = true };
 	const char *backend = NULL, *version = NULL, *rules_path;
 	struct fd_opt_list scen = { { 0 }, 0 };
 	struct fd_cli_live live = { 0 };
@@ -355,7 +413,9 @@ int fd_cmd_exceptions(int argc, char **argv)
 		  "scenario files or folders (default: scenarios/)" },
 		{ 0, "version", FD_OPT_STRING, &version, "N",
 		  "this version of the rule (default: the highest)" },
-		FD_OPT_OUT(&out),
+		FD_OPT_OUT(&ea.out),
+		FD_OPT_USER(&ea.user),
+		FD_OPT_TMPDIR(&ea.tmpdir),
 		FD_OPT_BACKEND(&backend),
 		FD_OPT_QUIET(&quiet, "print the table only"),
 		FD_OPT_LIVE(&live),
@@ -370,6 +430,12 @@ int fd_cmd_exceptions(int argc, char **argv)
 		fd_cli_error("exceptions: usage: firedrill exceptions check "
 			     "RULE [LIST...]");
 		fd_opts_usage(stderr, opts, &help);
+		return FD_EXIT_USAGE;
+	}
+	if (version && (strspn(version, "0123456789") != strlen(version) ||
+			!*version || strlen(version) > 9 || !atoi(version))) {
+		fd_cli_error("exceptions: --version: '%s' is not a rule "
+			     "version (1 or more)", version);
 		return FD_EXIT_USAGE;
 	}
 	rules_path = fd_cli_data_path(rules_dir, "FIREDRILL_RULES", "rules");
@@ -417,7 +483,7 @@ int fd_cmd_exceptions(int argc, char **argv)
 		status = pick_positives(&c, &all);
 	}
 	if (status == 0)
-		status = run_check(&c, out, quiet);
+		status = run_check(&c, &ea, quiet);
 	if (!c.given) {
 		for (size_t i = 0; i < c.nlists; i++)
 			free((char *)c.lists[i]);

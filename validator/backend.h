@@ -71,8 +71,8 @@ struct fd_rule_state {
 	double covered_to;	/* executions are known to have searched */
 	double gap_s;		/* a gap the last execution reported */
 	char name[256];		/* the rule's name; "" if not known */
-	char lists[16][128];	/* list_ids of its exceptions_list */
-	int nlists;		/* -1: not known */
+	char lists[32][256];	/* list_ids of its exceptions_list */
+	int nlists;		/* -1: not known (or more than fit) */
 	int version;		/* the version installed; 0 if not known */
 };
 

@@ -346,10 +346,17 @@ void fd_stack_rule_state(const cJSON *r, struct fd_rule_state *st)
 		const cJSON *refs = cJSON_GetObjectItemCaseSensitive(
 			r, "exceptions_list"), *ref;
 
+		/* More than fit, or an id too long: unknown, never a
+		 * wrong "not attached". */
 		cJSON_ArrayForEach(ref, refs) {
 			const char *lid = str(ref, "list_id");
 
-			if (lid && st->nlists < 16)
+			if (!lid || st->nlists < 0)
+				continue;
+			if (st->nlists == 32 ||
+			    strlen(lid) >= sizeof(st->lists[0]))
+				st->nlists = -1;
+			else
 				snprintf(st->lists[st->nlists++],
 					 sizeof(st->lists[0]), "%s", lid);
 		}

@@ -13,6 +13,8 @@
  */
 #include "telemetry.h"
 
+#include <ctype.h>
+
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -327,10 +329,16 @@ static bool add_host(cJSON *ev, const struct fd_runrec *rr,
 	const struct fd_host *prof = sc ? &sc->host : &none;
 	const char *name = prof->name ? prof->name : rr->host_name;
 	cJSON *host = cJSON_AddObjectToObject(ev, "host");
-	char id[40];
+	char id[40], lower[256];
+	size_t i;
 
+	/* Elastic Endpoint writes host.name in lower case (a Mac calls
+	 * itself "Johns-MacBook-Pro"); host.hostname keeps the case. */
+	for (i = 0; name && name[i] && i + 1 < sizeof(lower); i++)
+		lower[i] = (char)tolower((unsigned char)name[i]);
+	lower[i] = '\0';
 	host_id(name, id, sizeof(id));
-	return host && add_str(host, "name", name) &&
+	return host && add_str(host, "name", lower) &&
 	       add_str(host, "hostname", name) && add_str(host, "id", id) &&
 	       add_str(host, "architecture",
 		       prof->arch ? prof->arch : rr->arch) &&

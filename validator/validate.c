@@ -49,6 +49,8 @@ struct pending {
 	bool other_version;		/* for a version the stack does not
 					   run: no verdict */
 	char note[320];			/* "; 1 suppressed by item ..." */
+	size_t suppressed;		/* alerts an exception silenced */
+	bool sees_suppression;		/* the backend can tell */
 	bool done;
 };
 
@@ -424,6 +426,17 @@ static bool decide_negative(struct fd_verdicts *vs, struct pending *p,
 		add_verdict(vs, p, FD_FAIL, check,
 			    "expected no alert, got %zu (first on process "
 			    "'%s')", al->n, name ? name : "?")->alerts = al->n;
+		return true;
+	}
+	/* An exception scenario proves a suppression only if something
+	 * was suppressed: steps that never trigger the rule test nothing
+	 * (their control may still alert). */
+	if (p->sc->exceptions.n && p->sees_suppression && !p->suppressed &&
+	    state_proves(st, p)) {
+		add_verdict(vs, p, FD_FAIL, check,
+			    "no alert, but nothing was suppressed either: "
+			    "the steps never trigger the rule, so the "
+			    "exception is not tested");
 		return true;
 	}
 	if (state_proves(st, p)) {
@@ -991,6 +1004,8 @@ static bool decide(struct poll *pl, struct fd_verdicts *vs,
 	n = pl->be->suppressed ? pl->be->suppressed(pl->ctx, &f, what,
 						    sizeof(what)) : 0;
 	p->note[0] = '\0';
+	p->suppressed = n;
+	p->sees_suppression = pl->be->suppressed != NULL;
 	if (n)
 		snprintf(p->note, sizeof(p->note), "; %zu suppressed by "
 			 "exception %s", n, what);

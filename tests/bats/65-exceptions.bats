@@ -170,3 +170,82 @@ PY
 	assert_output --partial "exception list 'firedrill-dah-mdm' is not attached to the rule on the stack"
 	rm -rf "$FILE_SCRATCH"
 }
+
+@test "a suppression scenario whose steps never trigger the rule FAILs" {
+	# jamf reads the Dock's preferences: no rule fires, so the MDM
+	# exception is never put to the test, whatever the control does.
+	python3 - "$PACK/mdm-agent-parent.yaml" >"$SCEN/never.yaml" <<'PY'
+import sys
+text = open(sys.argv[1]).read()
+head, control = text.split("control:", 1)
+head = head.replace("/var/db/dslocal/nodes/Default/users/alice.plist, "
+                    "ShadowHashData]", "com.apple.dock]", 1)
+sys.stdout.write(head + "control:" + control)
+PY
+	grep -q "com.apple.dock" "$SCEN/never.yaml"
+	run fd run -o "$SCRATCH/run" "$SCEN/never.yaml"
+	assert_status 1
+	assert_output --partial "nothing was suppressed either"
+}
+
+@test "exceptions check counts every match, past the rule's max_signals" {
+	mkdir -p "$SCRATCH/rules"
+	python3 - "$TOP/rules/credential_access_dumping_hashes_bi_cmds.eql-2026.json" \
+		>"$SCRATCH/rules/r.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+r["max_signals"] = 1
+print(json.dumps(r))
+PY
+	cp -r "$TOP/rules/exceptions" "$SCRATCH/rules/"
+	run fd exceptions check "$SEED_RULE" firedrill-dah-too-broad \
+		-r "$SCRATCH/rules" -o "$SCRATCH/check" \
+		-s "$TOP/scenarios/dumping-account-hashes/mkpassdb-dump.yaml" \
+		-s "$TOP/scenarios/dumping-account-hashes/defaults-read-shadowhashdata.yaml"
+	assert_status 1
+	assert_output --regexp "dah-defaults-read-shadowhashdata +SILENCED"
+}
+
+@test "exceptions check says when a positive is only partly silenced" {
+	write_scenario both <<YAML
+id: t-both
+title: jamf and zsh both read ShadowHashData
+rules: [$SEED_RULE]
+host: {os: macos}
+steps:
+  - run: defaults
+    args: [read, /var/db/dslocal/nodes/Default/users/alice.plist, ShadowHashData]
+    parents: [jamf]
+  - run: defaults
+    args: [read, /var/db/dslocal/nodes/Default/users/alice.plist, ShadowHashData]
+    parents: [zsh]
+expect:
+  - rule: $SEED_RULE
+    count: ">= 1"
+YAML
+	run fd exceptions check "$SEED_RULE" firedrill-dah-mdm -s "$SCEN" \
+		-o "$SCRATCH/check"
+	assert_status 1
+	assert_output --partial "PARTLY SILENCED (1 of 2 alerts) by item 'dah-mdm-jamf-parent'"
+}
+
+@test "exceptions check with no positive that alerts checked nothing: exit 3" {
+	write_scenario quiet <<YAML
+id: t-quiet
+title: claims to alert, never does
+rules: [$SEED_RULE]
+host: {os: macos}
+steps:
+  - run: defaults
+    args: [read, com.apple.dock]
+expect:
+  - rule: $SEED_RULE
+    count: 1
+YAML
+	run fd exceptions check "$SEED_RULE" firedrill-dah-too-broad \
+		-s "$SCEN" -o "$SCRATCH/check"
+	assert_status 3
+	assert_output --partial "nothing was checked"
+	run fd exceptions check "$SEED_RULE" firedrill-dah-mdm --version abc
+	assert_status 2
+}

@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/bin/bash
 # bench.sh - speed and memory, measured, never asserted.
 #
 #   1. the cost of one scenario of the pack (spawn, telemetry, evaluation,
@@ -41,6 +41,43 @@ done
 per=$(awk "BEGIN{printf \"%.2f\", $best * 1000 / $nsc}")
 echo "whole pack: $nsc scenarios in ${best}s (best of 5), max RSS ${rss} MiB"
 echo "per scenario: $per ms (spawn + telemetry + evaluation + verdict)"
+
+echo "== exceptions check (the seed rule's positives, one list)"
+set -- $("$work/best_of" 3 "$fd" exceptions check --quiet \
+	--tmpdir "$work" --out "$work/check1" \
+	02ea4563-ec10-4974-b7de-12e65aa4f9b3 firedrill-dah-too-broad)
+echo "exceptions check: ${1}s (best of 3), max RSS ${2} MiB"
+
+if command -v python3 >/dev/null 2>&1; then
+	echo "== live backends against the fake stack (loopback)"
+	python3 - "$work/run1/alerts.ndjson" >"$work/a112.ndjson" <<'PY'
+import json, sys
+for line in open(sys.argv[1]):
+    if json.loads(line).get("kibana.alert.rule.version") == 112:
+        sys.stdout.write(line)
+PY
+	exc=()
+	for f in rules/exceptions/*json; do exc+=(--exceptions "$f"); done
+	for id in $(grep -ho '"list_id": *"[^"]*"' rules/exceptions/* |
+		    sed 's/.*"\([^"]*\)"$/\1/' | sort -u); do
+		exc+=(--rule-exceptions "$id")
+	done
+	python3 tests/server/fakestack.py --port-file "$work/port" \
+		--alerts "$work/a112.ndjson" "${exc[@]}" \
+		--rules rules/credential_access_dumping_hashes_bi_cmds.eql-2026.json \
+		>/dev/null 2>&1 &
+	srv=$!
+	while [ ! -s "$work/port" ]; do sleep 0.05; done
+	url="http://127.0.0.1:$(cat "$work/port")"
+	for be in kibana elasticsearch; do
+		set -- $("$work/best_of" 5 "$fd" validate --quiet \
+			--run "$work/run1" --backend "$be" --kibana-url "$url" \
+			--es-url "$url" --ingest-margin 0 --poll 0.05)
+		echo "validate the whole pack, $be backend: ${1}s (best of" \
+			"5), max RSS ${2} MiB"
+	done
+	kill "$srv"
+fi
 
 echo "== query throughput ($N events)"
 kql='event.category:process and host.os.type:macos and event.type:start and
