@@ -97,6 +97,14 @@ struct fd_backend {
 	 * backend has no alerts of its own to close. */
 	int (*close_alerts)(void *ctx, const cJSON *alerts, size_t *closed,
 			    struct fd_diag *diag);
+	/*
+	 * Are the events of each filter searchable on the stack?  ingested[i]
+	 * gets the latest event.ingested (else @timestamp) of filter i's
+	 * events, or -1 when none is there.  One request for all n.  NULL
+	 * where the backend cannot see events (kibana without --es-url).
+	 */
+	int (*events_seen)(void *ctx, const struct fd_alert_filter *f,
+			   size_t n, double *ingested, struct fd_diag *diag);
 	/* Alerts an exception suppressed that filter f would have claimed:
 	 * how many, and the item behind the first, in words, in buf.  NULL
 	 * where the backend cannot tell (a live stack writes nothing). */

@@ -72,6 +72,32 @@ static int es_open(void *ctx, const struct fd_backend_cfg *cfg,
 	return fd_http_open(&e->http, live->es_url, live, 0, d);
 }
 
+int fd_es_events_seen(struct fd_http *h, const struct fd_alert_filter *f,
+		      size_t n, double *ingested, struct fd_diag *d)
+{
+	cJSON *body = fd_stack_events_query(f, n), *answer = NULL;
+	int rc;
+
+	if (!body)
+		return -FD_ERR_NOMEM;
+	rc = fd_http_json(h, "event search", "POST", "/" FD_STACK_EVENTS
+			  "/_search?ignore_unavailable=true"
+			  "&allow_no_indices=true", body, &answer, d);
+	cJSON_Delete(body);
+	if (rc == 0)
+		rc = fd_stack_events_seen(answer, f, n, ingested, d);
+	cJSON_Delete(answer);
+	return rc;
+}
+
+static int es_events_seen(void *ctx, const struct fd_alert_filter *f,
+			  size_t n, double *ingested, struct fd_diag *d)
+{
+	struct es *e = ctx;
+
+	return fd_es_events_seen(&e->http, f, n, ingested, d);
+}
+
 static int es_search(void *ctx, const struct fd_alert_filter *f, size_t n,
 		     struct fd_alert_list *out, struct fd_diag *d)
 {
@@ -262,5 +288,6 @@ const struct fd_backend fd_backend_elasticsearch = {
 	.search_alerts = es_search,
 	.rule_state = es_rule_state,
 	.close_alerts = es_close_alerts,
+	.events_seen = es_events_seen,
 	.close = es_close,
 };

@@ -37,6 +37,8 @@ struct cached_state {
 
 struct kibana {
 	struct fd_http http;
+	struct fd_http es;	/* with --es-url: to see the events */
+	bool has_es;
 	char prefix[160];	/* "/s/<space>", or "" for the default */
 	unsigned cycle;		/* poll cycles so far */
 	struct cached_state cache[MAX_CACHED];
@@ -71,6 +73,13 @@ static int kibana_open(void *ctx, const struct fd_backend_cfg *cfg,
 				   "0-9, _ and -)", space);
 	if (strcmp(space, "default"))
 		snprintf(k->prefix, sizeof(k->prefix), "/s/%s", space);
+	if (live->es_url && *live->es_url) {
+		int rc = fd_http_open(&k->es, live->es_url, live, 0, d);
+
+		if (rc < 0)
+			return rc;
+		k->has_es = true;
+	}
 	return fd_http_open(&k->http, live->kibana_url, live, 1, d);
 }
 
@@ -347,11 +356,24 @@ void fd_kibana_next_cycle(void *ctx)
 	k->cycle++;
 }
 
+static int kibana_events_seen(void *ctx, const struct fd_alert_filter *f,
+			      size_t n, double *ingested, struct fd_diag *d)
+{
+	struct kibana *k = ctx;
+
+	if (!k->has_es)
+		return -FD_ERR_UNSUPPORTED;	/* Kibana's API has no event
+						   search */
+	return fd_es_events_seen(&k->es, f, n, ingested, d);
+}
+
 static void kibana_close(void *ctx)
 {
 	struct kibana *k = ctx;
 
 	fd_http_close(&k->http);
+	if (k->has_es)
+		fd_http_close(&k->es);
 }
 
 const struct fd_backend fd_backend_kibana = {
@@ -362,5 +384,6 @@ const struct fd_backend fd_backend_kibana = {
 	.search_alerts = kibana_search,
 	.rule_state = kibana_rule_state,
 	.close_alerts = kibana_close_alerts,
+	.events_seen = kibana_events_seen,
 	.close = kibana_close,
 };

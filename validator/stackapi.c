@@ -15,8 +15,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "alertdoc.h"
+#include "field.h"
 #include "rule.h"
 #include "runrec.h"
 
@@ -137,6 +139,82 @@ cJSON *fd_stack_alert_query(const struct fd_alert_filter *f, size_t n)
 		return NULL;
 	}
 	return body;
+}
+
+static cJSON *event_clause(const struct fd_alert_filter *f)
+{
+	cJSON *o = cJSON_CreateObject(), *bo = cJSON_CreateObject();
+	cJSON *all = cJSON_CreateArray();
+
+	cJSON_AddItemToArray(all, contains("process.executable",
+					   f->scenario ? f->scenario :
+					   f->run_id ? f->run_id : ""));
+	cJSON_AddItemToArray(all, range("@timestamp", f->from, f->to));
+	cJSON_AddItemToObject(bo, "filter", all);
+	cJSON_AddItemToObject(o, "bool", bo);
+	return o;
+}
+
+cJSON *fd_stack_events_query(const struct fd_alert_filter *f, size_t n)
+{
+	cJSON *body = cJSON_CreateObject(), *q = cJSON_CreateObject();
+	cJSON *bo = cJSON_CreateObject(), *sh = cJSON_CreateArray();
+
+	cJSON_AddNumberToObject(body, "size", FD_STACK_MAX_HITS);
+	cJSON_AddItemToObject(body, "_source", cJSON_Parse(
+		"[\"@timestamp\",\"event.ingested\",\"process.executable\","
+		"\"host.name\"]"));
+	for (size_t i = 0; i < n; i++)
+		cJSON_AddItemToArray(sh, event_clause(&f[i]));
+	cJSON_AddItemToObject(bo, "should", sh);
+	cJSON_AddNumberToObject(bo, "minimum_should_match", 1);
+	cJSON_AddItemToObject(q, "bool", bo);
+	cJSON_AddItemToObject(body, "query", q);
+	if (!body || !q || !bo || !sh || cJSON_GetArraySize(sh) != (int)n) {
+		cJSON_Delete(body);
+		return NULL;
+	}
+	return body;
+}
+
+/* Does this event belong to filter f (its stand-ins, its host)? */
+static bool event_of(const struct fd_alert_filter *f, const cJSON *ev)
+{
+	const char *exe = fd_field_string(ev, "process.executable");
+	const char *host = fd_field_string(ev, "host.name");
+	const char *part = f->scenario ? f->scenario : f->run_id;
+
+	return exe && part && strstr(exe, part) &&
+	       (!f->host_name || (host && !strcasecmp(host, f->host_name)));
+}
+
+int fd_stack_events_seen(const cJSON *answer,
+			 const struct fd_alert_filter *f, size_t n,
+			 double *ingested, struct fd_diag *d)
+{
+	const cJSON *hits = cJSON_GetObjectItemCaseSensitive(answer, "hits");
+	const cJSON *list = cJSON_GetObjectItemCaseSensitive(hits, "hits");
+	const cJSON *hit;
+
+	for (size_t i = 0; i < n; i++)
+		ingested[i] = -1;
+	if (!cJSON_IsArray(list))
+		return fd_diag_set(d, FD_ERR_BACKEND, 0, 0, "event search: "
+				   "the answer has no hits.hits list");
+	cJSON_ArrayForEach(hit, list) {
+		const cJSON *src = cJSON_GetObjectItemCaseSensitive(hit,
+								    "_source");
+		const char *t = fd_field_string(src, "event.ingested");
+		double when;
+
+		if (!t)
+			t = fd_field_string(src, "@timestamp");
+		when = t ? fd_time_parse(t) : -1;
+		for (size_t i = 0; i < n && when >= 0; i++)
+			if (event_of(&f[i], src) && when > ingested[i])
+				ingested[i] = when;
+	}
+	return 0;
 }
 
 cJSON *fd_stack_newest_alert_query(const char *rule_id)

@@ -24,6 +24,19 @@
  */
 cJSON *fd_stack_alert_query(const struct fd_alert_filter *f, size_t n);
 
+/* The events index pattern the stand-ins' events land in. */
+#define FD_STACK_EVENTS "logs-endpoint.events.*"
+
+/* The body of one search for the events of n filters (their scenario's
+ * stand-ins, host, and spawn window). */
+cJSON *fd_stack_events_query(const struct fd_alert_filter *f, size_t n);
+
+/* From its answer: the latest event.ingested (else @timestamp) of each
+ * filter's events in ingested[i], or -1. */
+int fd_stack_events_seen(const cJSON *answer,
+			 const struct fd_alert_filter *f, size_t n,
+			 double *ingested, struct fd_diag *diag);
+
 /* The body of a search for the newest alert of a rule, any run. */
 cJSON *fd_stack_newest_alert_query(const char *rule_id);
 

@@ -50,6 +50,9 @@ struct pending {
 					   run: no verdict */
 	char note[320];			/* "; 1 suppressed by item ..." */
 	size_t suppressed;		/* alerts an exception silenced */
+	bool events_checked;		/* the stack was asked for them */
+	double ingested;		/* their latest event.ingested on
+					   the stack; < 0: not there */
 	bool sees_suppression;		/* the backend can tell */
 	bool done;
 };
@@ -61,6 +64,7 @@ struct poll {
 	const struct fd_validate_opts *opts;
 	bool offline;
 	int failures;		/* transient failures in a row */
+	bool no_events;		/* the backend cannot see events */
 	double retry_after;	/* the backend asked to wait this long */
 };
 
@@ -346,10 +350,16 @@ static double first_alert_time(const struct fd_alert_list *al)
 static bool state_covers(const struct fd_rule_state *st,
 			 const struct pending *p)
 {
+	/* Seen on the stack: searchable once indexed and refreshed; else
+	 * assumed searchable after the ingest margin. */
+	double searchable = p->events_checked ? p->ingested + REFRESH_S :
+			    p->ev_to + p->settle;
+
 	return st->found && !st->unknown && st->enabled &&
 	       !strcmp(st->status, "succeeded") && st->gap_s <= 0 &&
+	       (!p->events_checked || p->ingested >= 0) &&
 	       st->covered_from <= p->ev_from &&
-	       st->covered_to >= p->ev_to + p->settle;
+	       st->covered_to >= searchable;
 }
 
 /*
@@ -381,6 +391,10 @@ static void state_gap(const struct fd_rule_state *st,
 	else if (st->unknown)
 		snprintf(buf, len, "the rule's runs cannot be seen: %s",
 			 st->message);
+	else if (p->events_checked && p->ingested < 0)
+		snprintf(buf, len, "the scenario's events are not in "
+			 "Elasticsearch (%s): the sensor did not send them, "
+			 "or they went elsewhere", "logs-endpoint.events.*");
 	else if (!st->enabled)
 		snprintf(buf, len, "the rule is disabled");
 	else if (!st->status[0])
@@ -1048,6 +1062,24 @@ static size_t poll_cycle(struct poll *pl, struct fd_verdicts *vs,
 			/* frag lives in the item, which may have moved */
 			f[nf++].scenario = ps[i].frag;
 		}
+	/* First the events (a run must start after they were there), then
+	 * the rule states, then the alerts. */
+	if (pl->be->events_seen && !pl->no_events) {
+		double *ing = calloc(nf ? nf : 1, sizeof(*ing));
+
+		rc = ing ? pl->be->events_seen(pl->ctx, f, nf, ing, &d) :
+		     -FD_ERR_NOMEM;
+		if (rc == -FD_ERR_UNSUPPORTED) {
+			pl->no_events = true;
+			rc = 0;
+		} else if (rc == 0) {
+			for (k = 0; k < nf; k++) {
+				ps[idx[k]].events_checked = true;
+				ps[idx[k]].ingested = ing[k];
+			}
+		}
+		free(ing);
+	}
 	read_at = mono_now();
 	for (k = 0; k < nf && rc == 0; k++)
 		rc = pl->be->rule_state(pl->ctx, ps[idx[k]].ex->rule_id,

@@ -49,8 +49,10 @@ pack_stack() {
 
 @test "the whole pack validates through the elasticsearch backend with the embedded verdicts" {
 	pack_stack
+	# the events pushed first: a negative needs them seen on the stack
 	live_validate "$(run_dir pack)" --backend elasticsearch \
-		--es-url "$STACK_URL" --kibana-url "$STACK_URL"
+		--es-url "$STACK_URL" --kibana-url "$STACK_URL" \
+		--telemetry push
 	assert_status 0
 	same_verdicts "$FILE_SCRATCH/pack.embedded.json" "$SCRATCH/live.json"
 	[ "$(stack_requests /.alerts-security.alerts-default)" -ge 1 ]
@@ -62,9 +64,22 @@ pack_stack() {
 	assert_status 0
 	same_verdicts "$FILE_SCRATCH/pack.embedded.json" "$SCRATCH/live.json"
 	live_validate "$(run_dir pack)" --backend elasticsearch \
-		--es-url "$STACK_URL" --kibana-url "$STACK_URL"
+		--es-url "$STACK_URL" --kibana-url "$STACK_URL" \
+		--telemetry push
 	assert_status 0
 	same_verdicts "$FILE_SCRATCH/pack.embedded.json" "$SCRATCH/live.json"
+}
+
+@test "with Elasticsearch in reach, a negative waits for its events to be there" {
+	pack_stack
+	live_validate "$(run_dir pack)" --backend kibana \
+		--kibana-url "$STACK_URL" --es-url "$STACK_URL" --deadline 0.5
+	assert_status 3
+	run rows_with "$SCRATCH/live.json" INCONCLUSIVE
+	assert_output --partial "the scenario's events are not in Elasticsearch"
+	run rows_with "$SCRATCH/live.json" PASS
+	refute_output --partial "count == 0"
+	[ "$(stack_requests /logs-endpoint.events.)" -ge 1 ]
 }
 
 @test "two runs validated at once on one stack each find only their own alerts" {
