@@ -38,15 +38,23 @@ for i in 1 2 3 4 5; do
 		best=$1; rss=$2
 	fi
 done
+# controls are scenarios of their own: count what the run record holds
+nsc=$(grep -c '"record":"scenario"' "$work/run1/run.jsonl")
 per=$(awk "BEGIN{printf \"%.2f\", $best * 1000 / $nsc}")
 echo "whole pack: $nsc scenarios in ${best}s (best of 5), max RSS ${rss} MiB"
 echo "per scenario: $per ms (spawn + telemetry + evaluation + verdict)"
 
 echo "== exceptions check (the seed rule's positives, one list)"
-set -- $("$work/best_of" 3 "$fd" exceptions check --quiet \
-	--tmpdir "$work" --out "$work/check1" \
-	02ea4563-ec10-4974-b7de-12e65aa4f9b3 firedrill-dah-too-broad)
-echo "exceptions check: ${1}s (best of 3), max RSS ${2} MiB"
+best=""
+for i in 1 2 3; do
+	set -- $("$work/best_of" 1 "$fd" exceptions check --quiet \
+		--tmpdir "$work" --out "$work/check$i" \
+		02ea4563-ec10-4974-b7de-12e65aa4f9b3 firedrill-dah-mdm)
+	if [ -z "$best" ] || awk "BEGIN{exit !($1 < $best)}"; then
+		best=$1; rss=$2
+	fi
+done
+echo "exceptions check: ${best}s (best of 3), max RSS ${rss} MiB"
 
 if command -v python3 >/dev/null 2>&1; then
 	echo "== live backends against the fake stack (loopback)"
@@ -72,9 +80,10 @@ PY
 	for be in kibana elasticsearch; do
 		set -- $("$work/best_of" 5 "$fd" validate --quiet \
 			--run "$work/run1" --backend "$be" --kibana-url "$url" \
-			--es-url "$url" --ingest-margin 0 --poll 0.05)
-		echo "validate the whole pack, $be backend: ${1}s (best of" \
-			"5), max RSS ${2} MiB"
+			--es-url "$url" --telemetry push --ingest-margin 0 \
+			--poll 0.5 --deadline 60)
+		echo "push and validate the whole pack, $be backend:" \
+			"${1}s (best of 5), max RSS ${2} MiB"
 	done
 	kill "$srv"
 fi
