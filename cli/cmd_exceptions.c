@@ -427,6 +427,9 @@ int fd_cmd_exceptions(int argc, char **argv)
 		return shown ? FD_EXIT_PASS : FD_EXIT_USAGE;
 	if (first >= argc || strcmp(argv[first], "check") ||
 	    first + 1 >= argc) {
+		if (first < argc && strcmp(argv[first], "check"))
+			fd_cli_error("exceptions: unknown subcommand '%s' "
+				     "(known: check)", argv[first]);
 		fd_cli_error("exceptions: usage: firedrill exceptions check "
 			     "RULE [LIST...]");
 		fd_opts_usage(stderr, opts, &help);

@@ -55,7 +55,7 @@ int fd_cmd_run(int argc, char **argv)
 		FD_OPT_TMPDIR(&ea.tmpdir),
 		FD_OPT_KEEP(&ea.keep),
 		FD_OPT_DRY_RUN(&ea.dry_run),
-		FD_OPT_QUIET(&va.quiet, "print the summary line only"),
+		FD_OPT_QUIET(&va.quiet, "print the summary lines only"),
 		FD_OPT_LIVE(&live),
 		FD_OPT_END,
 	};

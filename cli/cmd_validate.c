@@ -46,7 +46,7 @@ int fd_cmd_validate(int argc, char **argv)
 		FD_OPT_BACKEND(&va.backend),
 		FD_OPT_JUNIT(&va.junit),
 		FD_OPT_JSON(&va.json),
-		FD_OPT_QUIET(&va.quiet, "print the summary line only"),
+		FD_OPT_QUIET(&va.quiet, "print the summary lines only"),
 		FD_OPT_LIVE(&live),
 		FD_OPT_END,
 	};

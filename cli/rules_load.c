@@ -149,6 +149,8 @@ int fd_cli_check_exceptions(const struct fd_pack *pk,
 	for (size_t i = 0; i < pk->n; i++) {
 		const struct fd_scenario *sc = pk->v[i];
 
+		if (sc->control_of)
+			continue;	/* its scenario's lists, said once */
 		for (size_t k = 0; k < sc->exceptions.n; k++) {
 			if (fd_exc_has_list(set, sc->exceptions.v[k]))
 				continue;

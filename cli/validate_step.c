@@ -74,6 +74,17 @@ static int write_reports(const struct fd_cli_validate_args *a,
 	return bad ? -1 : 0;
 }
 
+/* -q prints no table; an ERROR still says why, once. */
+static void say_first_error(const struct fd_verdicts *vs)
+{
+	for (size_t i = 0; i < vs->n; i++)
+		if (vs->v[i].outcome == FD_ERROR) {
+			fd_cli_error("first ERROR: %s %s: %s", vs->v[i].scenario,
+				     vs->v[i].check, vs->v[i].reason);
+			return;
+		}
+}
+
 /* Why a step before polling failed, for every expectation's ERROR row. */
 static char failed_why[600];
 
@@ -229,6 +240,8 @@ static int run_backend(const struct fd_backend *be, const char *run_dir,
 	if (!a->quiet)
 		fd_report_table(human, &vs, human == stdout && fd_cli_color());
 	fd_report_summary(human, &vs, human == stdout && fd_cli_color());
+	if (a->quiet)
+		say_first_error(&vs);
 	status = fd_verdicts_exit_status(&vs);
 	if (write_reports(a, run_dir, rr, be->name, &vs) < 0 &&
 	    status == FD_EXIT_PASS)

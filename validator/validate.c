@@ -49,6 +49,7 @@ struct pending {
 	bool other_version;		/* for a version the stack does not
 					   run: no verdict */
 	char note[320];			/* "; 1 suppressed by item ..." */
+	char waiting[360];		/* what it waits for, for the log */
 	size_t suppressed;		/* alerts an exception silenced */
 	bool events_checked;		/* the stack was asked for them */
 	double ingested;		/* their latest event.ingested on
@@ -377,6 +378,22 @@ static bool state_proves(const struct fd_rule_state *st,
 	       mono_now() - p->covered_since >= wait;
 }
 
+/*
+ * Has the rule's schedule moved past the events?  Each run searches a
+ * window that starts later than the last one's; once a successful run's
+ * window starts after the events were searchable, no later run will
+ * search them, so waiting longer changes nothing.
+ */
+static bool moved_past(const struct fd_rule_state *st,
+		       const struct pending *p)
+{
+	double upper = p->events_checked && p->ingested >= 0 ? p->ingested :
+		       p->ev_to + p->settle;
+
+	return st->found && !st->unknown && !strcmp(st->status, "succeeded") &&
+	       st->last_run >= 0 && st->covered_from > upper;
+}
+
 /* Why a negative cannot be proven from this rule state. */
 static void state_gap(const struct fd_rule_state *st,
 		      const struct pending *p, char *buf, size_t len)
@@ -459,15 +476,21 @@ static bool decide_negative(struct fd_verdicts *vs, struct pending *p,
 			    "events' window%s", p->note);
 		return true;
 	}
-	/* A later run may still prove it; a disabled rule or a failed run
-	 * settles it now. */
-	if (!final && st->found && st->enabled &&
+	/* A later run may still prove it; a disabled rule, a failed run or
+	 * a schedule already past the events settles it now. */
+	if (!final && st->found && st->enabled && !moved_past(st, p) &&
 	    (st->unknown || !strcmp(st->status, "succeeded") ||
 	     !strcmp(st->status, "running") ||
-	     !strcmp(st->status, "going to run") || !st->status[0]))
+	     !strcmp(st->status, "going to run") || !st->status[0])) {
+		state_gap(st, p, why, sizeof(why));
+		snprintf(p->waiting, sizeof(p->waiting), "no alert yet, and "
+			 "%s", why);
 		return false;
+	}
 	state_gap(st, p, why, sizeof(why));
-	add_verdict(vs, p, FD_INCONCLUSIVE, check, "no alert, but %s", why);
+	add_verdict(vs, p, FD_INCONCLUSIVE, check, "no alert, but %s%s", why,
+		    moved_past(st, p) ? " (validate within the rule's "
+		    "look-back of the emulation)" : "");
 	return true;
 }
 
@@ -484,9 +507,13 @@ static bool decide_positive(struct fd_verdicts *vs, struct pending *p,
 	 * events; "at least" is settled once reached, and with no view of
 	 * the rule's runs there is nothing better to wait for. */
 	bool settled = final || ex->count_op == FD_COUNT_AT_LEAST ||
-		       st->unknown || state_proves(st, p);
+		       st->unknown || state_proves(st, p) ||
+		       moved_past(st, p);
 	struct fd_verdict *v;
 
+	/* No later run will search the events: what is here is all. */
+	if (moved_past(st, p))
+		final = true;
 	count_check(ex, check, sizeof(check));
 	if (ex->count_op == FD_COUNT_EXACT && (long)al->n > ex->count) {
 		add_verdict(vs, p, FD_FAIL, check,
@@ -496,8 +523,14 @@ static bool decide_positive(struct fd_verdicts *vs, struct pending *p,
 		return true;
 	}
 	if (!enough || !settled) {
-		if (!final)
+		if (!final) {
+			snprintf(p->waiting, sizeof(p->waiting), enough ?
+				 "%zu alert%s; waiting for a rule run over "
+				 "the events, so no more can come" :
+				 "%zu alert%s so far", al->n,
+				 al->n == 1 ? "" : "s");
 			return false;
+		}
 		if (al->n == 0 && st->found && !st->enabled) {
 			add_verdict(vs, p, FD_FAIL, check,
 				    "expected %ld alert%s, got none (the rule "
@@ -1144,6 +1177,26 @@ static void check_applicable(struct fd_verdicts *vs, struct pending *ps,
 	}
 }
 
+/* Say what the validator waits for: how many, and the first one's why. */
+static void log_pending(FILE *log, const struct pending *ps, size_t np,
+			size_t left, double wait)
+{
+	const struct pending *p = NULL;
+	char check[96];
+
+	for (size_t i = 0; i < np && !p; i++)
+		if (!ps[i].done && ps[i].waiting[0])
+			p = &ps[i];
+	fprintf(log, "firedrill: %zu expectation%s pending; next poll in "
+		"%.1f s\n", left, left == 1 ? "" : "s", wait);
+	if (!p)
+		return;
+	count_check(p->ex, check, sizeof(check));
+	fprintf(log, "firedrill:   %s %s: %s (deadline in %.0f s)\n",
+		p->sc->id, check, p->waiting,
+		p->deadline - mono_now() > 0 ? p->deadline - mono_now() : 0);
+}
+
 static double cap_to_deadline(const struct pending *ps, size_t np,
 			      double wait)
 {
@@ -1192,9 +1245,7 @@ int fd_validate(const struct fd_runrec *rr, const struct fd_backend *be,
 		 * server asked: the last poll happens at it. */
 		wait = cap_to_deadline(ps, np, wait);
 		if (opts && opts->log)
-			fprintf(opts->log, "firedrill: %zu expectation%s "
-				"pending; next poll in %.1f s\n", left,
-				left == 1 ? "" : "s", wait);
+			log_pending(opts->log, ps, np, left, wait);
 		sleep_s(wait);
 		delay = next_delay(delay, opts);
 	}

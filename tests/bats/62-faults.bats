@@ -298,3 +298,40 @@ PY
 		--json "$SCRATCH/live.json" --junit "$SCRATCH/live.xml"
 	assert_failed_safely "HTTP 429"
 }
+
+@test "a run validated after the rule's look-back is decided at once, not at the deadline" {
+	pair_stack
+	RUN_DIR=$(run_dir pair)
+	# the run happened an hour ago: every rule run since searched later
+	python3 - "$RUN_DIR/run.jsonl" <<'PY'
+import json, sys, datetime
+def back(t):
+    d = datetime.datetime.strptime(t, "%Y-%m-%dT%H:%M:%S.%fZ")
+    return (d - datetime.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+out = []
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    for k in ("start_time", "end_time"):
+        if isinstance(r.get(k), str):
+            r[k] = back(r[k])
+    out.append(json.dumps(r))
+open(sys.argv[1], "w").write("\n".join(out) + "\n")
+PY
+	run timeout 120 "$FIREDRILL" validate --run "$RUN_DIR" --backend kibana \
+		--kibana-url "$STACK_URL" --json "$SCRATCH/live.json" \
+		--poll 0.05
+	assert_no_crash
+	[ "$status" -ne 124 ]
+	run rows_with "$SCRATCH/live.json" INCONCLUSIVE
+	assert_output --partial "validate within the rule's look-back"
+}
+
+@test "-q still says why a run ended in ERROR" {
+	pair_stack --fault 403
+	RUN_DIR=$(run_dir pair)
+	run fd validate -q --run "$RUN_DIR" --backend kibana \
+		--kibana-url "$STACK_URL"
+	assert_status 3
+	assert_output --partial "first ERROR:"
+	assert_output --partial "missing privileges"
+}
