@@ -10,7 +10,10 @@
  * list.  Nothing reaches the set until every value passed: a failed load
  * is rolled back.  cJSON keeps no positions, so the reader keeps the path
  * (keys and indexes) to what it is checking, and an error finds that path
- * again in the text to report file:line:col.
+ * again in the text to report file:line:col.  A load costs time in
+ * proportion to its size: the walk notes where each list and item starts
+ * as it goes, lines are counted on from the last place asked for, and
+ * lists and items are found by id through hash indexes.
  *
  * Matching follows the filter Kibana's lists plugin builds (a bool
  * should of the items, negated): an item applies while it has not
@@ -37,7 +40,8 @@
 #include "runrec.h"
 
 #define MAX_EXC_FILE (64L << 20)	/* far beyond any real export */
-#define MAX_DEPTH 16			/* deepest path an error points to */
+/* The deepest path an error can point to: as deep as cJSON parses. */
+#define MAX_DEPTH (CJSON_NESTING_LIMIT + 8)
 
 enum kind { K_MATCH, K_MATCH_ANY, K_EXISTS, K_WILDCARD, K_LIST, K_NESTED };
 
@@ -46,6 +50,23 @@ static const char *const os_names[] = { "linux", "macos", "windows" };
 
 static const char *const kind_names[] = {
 	"match", "match_any", "exists", "wildcard", "list", "nested"
+};
+
+/*
+ * Names to what holds them (lists by list_id, a list's items by item_id):
+ * open addressing, linear probing, at most half full.  Keys are borrowed
+ * from what they name.
+ */
+struct slot {
+	const char *key;	/* NULL: free */
+	void *what;
+	uint64_t hash;
+};
+
+struct name_index {
+	struct slot *slots;
+	size_t cap;		/* 0 or a power of two */
+	size_t n;
 };
 
 /* A value list (Kibana's /api/lists): its values, sorted for bsearch. */
@@ -74,6 +95,7 @@ struct exc_list {
 	bool endpoint;		/* type endpoint: no excluded, no lists */
 	struct fd_exc_item **items;	/* load order */
 	size_t nitems;
+	struct name_index items_by_id;
 	char *origin;
 };
 
@@ -94,6 +116,7 @@ struct fd_exc_item {
 struct fd_exc_set {
 	struct exc_list **lists;
 	size_t nlists;
+	struct name_index lists_by_id;
 	struct fd_exc_item **items;	/* load order, all lists */
 	size_t nitems;
 	struct value_list **vlists;
@@ -104,12 +127,122 @@ struct fd_exc_set {
 
 /* ---- memory ---------------------------------------------------------- */
 
-/* v (n elements of size bytes) grown to n + 1; NULL when out of memory. */
+/*
+ * v (n elements of size bytes) with room for n + 1; NULL when out of
+ * memory.  The room doubles: an array grown only here, from NULL, has
+ * room for the power of two above n, so only a count that is 0 or a
+ * power of two needs a realloc, and n appends cost O(n).  (A count may
+ * drop, as when a load is rolled back; the room is then still enough.)
+ */
 static void *grow(void *v, size_t n, size_t size)
 {
-	if (n >= SIZE_MAX / size - 1)
+	if (n & (n - 1))
+		return v;
+	if (n >= SIZE_MAX / size / 2)
 		return NULL;
-	return realloc(v, (n + 1) * size);
+	return realloc(v, (n ? 2 * n : 1) * size);
+}
+
+/* ---- indexes --------------------------------------------------------- */
+
+/* FNV-1a. */
+static uint64_t hash_name(const char *s)
+{
+	uint64_t h = 14695981039346656037u;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211u;
+	return h;
+}
+
+/* The slot holding key, or the free slot where it would go (x->cap is
+ * not 0). */
+static struct slot *index_slot(const struct name_index *x, const char *key,
+			       uint64_t hash)
+{
+	size_t mask = x->cap - 1;
+
+	for (size_t i = (size_t)hash & mask;; i = (i + 1) & mask) {
+		struct slot *s = &x->slots[i];
+
+		if (!s->key || (s->hash == hash && !strcmp(s->key, key)))
+			return s;
+	}
+}
+
+static void *index_find(const struct name_index *x, const char *key)
+{
+	const struct slot *s;
+
+	if (!x->cap)
+		return NULL;
+	s = index_slot(x, key, hash_name(key));
+	return s->key ? s->what : NULL;
+}
+
+/* Room for one more key, so that index_put() cannot fail: a load adds
+ * nothing it cannot also index.  -1 when out of memory. */
+static int index_reserve(struct name_index *x)
+{
+	struct name_index bigger = { .n = x->n };
+
+	if (2 * (x->n + 1) <= x->cap)
+		return 0;
+	bigger.cap = x->cap ? 2 * x->cap : 16;
+	bigger.slots = calloc(bigger.cap, sizeof(*bigger.slots));
+	if (!bigger.slots)
+		return -1;
+	for (size_t i = 0; i < x->cap; i++)
+		if (x->slots[i].key)
+			*index_slot(&bigger, x->slots[i].key,
+				    x->slots[i].hash) = x->slots[i];
+	free(x->slots);
+	*x = bigger;
+	return 0;
+}
+
+/* Add key, which is not in x yet, after index_reserve(). */
+static void index_put(struct name_index *x, const char *key, void *what)
+{
+	uint64_t hash = hash_name(key);
+
+	*index_slot(x, key, hash) = (struct slot){ key, what, hash };
+	x->n++;
+}
+
+/*
+ * Take key out of x if it names what (a rolled-back load drops what it
+ * added).  The keys after it that probed past its slot move back, so no
+ * look-up ever stops early at the hole.
+ */
+static void index_remove(struct name_index *x, const char *key,
+			 const void *what)
+{
+	struct slot *s;
+	size_t mask, hole, j;
+
+	if (!x->cap)
+		return;
+	s = index_slot(x, key, hash_name(key));
+	if (!s->key || s->what != what)
+		return;
+	mask = x->cap - 1;
+	hole = j = (size_t)(s - x->slots);
+	x->n--;
+	for (;;) {
+		size_t home;
+
+		x->slots[hole].key = NULL;
+		do {	/* the next key that may fill the hole */
+			j = (j + 1) & mask;
+			if (!x->slots[j].key)
+				return;
+			home = (size_t)x->slots[j].hash & mask;
+		} while (hole <= j ? hole < home && home <= j :
+			 hole < home || home <= j);
+		x->slots[hole] = x->slots[j];
+		hole = j;
+	}
 }
 
 static void free_strings(char **v, size_t n)
@@ -150,6 +283,7 @@ static void list_free(struct exc_list *l)
 	free(l->type);
 	free(l->namespace_type);
 	free(l->items);
+	free(l->items_by_id.slots);
 	free(l->origin);
 	free(l);
 }
@@ -177,10 +311,15 @@ static void set_truncate(struct fd_exc_set *s, size_t nlists, size_t nitems,
 		struct fd_exc_item *it = s->items[--s->nitems];
 
 		it->list->nitems--;
+		index_remove(&it->list->items_by_id, it->item_id, it);
 		item_free(it);
 	}
-	while (s->nlists > nlists)
-		list_free(s->lists[--s->nlists]);
+	while (s->nlists > nlists) {
+		struct exc_list *l = s->lists[--s->nlists];
+
+		index_remove(&s->lists_by_id, l->list_id, l);
+		list_free(l);
+	}
 	while (s->nvlists > nvlists)
 		vlist_free(s->vlists[--s->nvlists]);
 }
@@ -192,6 +331,7 @@ void fd_exc_free(struct fd_exc_set *s)
 	set_truncate(s, 0, 0, 0);
 	free(s->items);
 	free(s->lists);
+	free(s->lists_by_id.slots);
 	free(s->vlists);
 	free_strings(s->fields, s->nfields);
 	free(s);
@@ -200,10 +340,7 @@ void fd_exc_free(struct fd_exc_set *s)
 static struct exc_list *find_list(const struct fd_exc_set *s,
 				  const char *list_id)
 {
-	for (size_t i = 0; s && i < s->nlists; i++)
-		if (!strcmp(s->lists[i]->list_id, list_id))
-			return s->lists[i];
-	return NULL;
+	return s ? index_find(&s->lists_by_id, list_id) : NULL;
 }
 
 bool fd_exc_has_list(const struct fd_exc_set *s, const char *list_id)
@@ -256,10 +393,13 @@ static int slurp(const char *path, char **text, size_t *len)
 
 /* ---- positions: find a path again in the JSON text ------------------- */
 
-/* One step of a path: a key, or (key NULL) an array index. */
+/* One step of a path: a key, or (key NULL) an array index; and, when
+ * known, where the value it leads to starts in the text. */
 struct seg {
 	const char *key;
 	int index;
+	bool known;
+	size_t at;
 };
 
 static size_t skip_ws(const char *t, size_t len, size_t i)
@@ -367,6 +507,7 @@ static size_t locate(const char *t, size_t len, size_t i,
 	return skip_ws(t, len, i);
 }
 
+/* Lines and columns are counted from the start of the text. */
 static void line_col(const char *t, size_t off, int *line, int *col)
 {
 	size_t start = 0;
@@ -389,6 +530,14 @@ struct source {
 	size_t len;
 };
 
+/* Where line counting got to in a source (see line_col_at()). */
+struct line_mark {
+	const struct source *src;
+	size_t off;		/* counted up to here */
+	size_t line_start;	/* where its line starts */
+	int line;
+};
+
 /* One top-level JSON value of a source. */
 struct staged {
 	const cJSON *json;
@@ -409,6 +558,7 @@ struct loader {
 	int depth;
 	int base;		/* depth of the list or item being read */
 	char label[320];	/* "item 'x'": who an error is about */
+	struct line_mark mark;
 };
 
 static void enter_key(struct loader *ld, const char *key)
@@ -452,17 +602,74 @@ static void path_text(const struct loader *ld, char *buf, size_t len)
 	}
 }
 
-/* The line and column of the current path; 0, 0 without text. */
-static void here(const struct loader *ld, int depth, int *line, int *col)
+/* Whether where the value at the path's first depth steps starts is
+ * known for certain (*at): the current value's start, or a step whose
+ * place the walk recorded. */
+static bool known_at(const struct loader *ld, int depth, size_t *at)
 {
-	size_t off;
+	if (!ld->src->text || depth > MAX_DEPTH)
+		return false;
+	if (depth > 0 && !ld->path[depth - 1].known)
+		return false;
+	*at = depth > 0 ? ld->path[depth - 1].at : ld->start;
+	return true;
+}
 
+/* Record that the value of the last step starts at at. */
+static void mark_at(struct loader *ld, size_t at)
+{
+	if (ld->depth > 0 && ld->depth <= MAX_DEPTH) {
+		ld->path[ld->depth - 1].known = true;
+		ld->path[ld->depth - 1].at = at;
+	}
+}
+
+/* Where the value at the path's first depth steps starts in the text
+ * (as deep as the path can be followed): sought from the deepest step
+ * whose place is known, so that the lists and items of a big file are
+ * not each sought from its start. */
+static size_t offset_of(const struct loader *ld, int depth)
+{
+	int n = depth < MAX_DEPTH ? depth : MAX_DEPTH, k = n;
+	size_t from = ld->start;
+
+	while (k > 0 && !ld->path[k - 1].known)
+		k--;
+	if (k > 0)
+		from = ld->path[k - 1].at;
+	return locate(ld->src->text, ld->src->len, from, ld->path + k,
+		      n - k);
+}
+
+/*
+ * The line and column of offset off in the current source.  The offsets
+ * asked for mostly grow (a pass reads a source in order), so counting
+ * goes on from the last one, and starts again from the top only when a
+ * new pass or source goes back: a load counts its lines a few times, not
+ * once for every list and item.
+ */
+static void line_col_at(struct loader *ld, size_t off, int *line, int *col)
+{
+	struct line_mark *m = &ld->mark;
+	const char *t = ld->src->text, *nl;
+
+	if (m->src != ld->src || off < m->off)
+		*m = (struct line_mark){ .src = ld->src, .line = 1 };
+	while ((nl = memchr(t + m->off, '\n', off - m->off))) {
+		m->line++;
+		m->off = m->line_start = (size_t)(nl - t) + 1;
+	}
+	m->off = off;
+	*line = m->line;
+	*col = (int)(off - m->line_start) + 1;
+}
+
+/* The line and column of the current path; 0, 0 without text. */
+static void here(struct loader *ld, int depth, int *line, int *col)
+{
 	*line = *col = 0;
-	if (!ld->src->text)
-		return;
-	off = locate(ld->src->text, ld->src->len, ld->start, ld->path,
-		     depth < MAX_DEPTH ? depth : MAX_DEPTH);
-	line_col(ld->src->text, off, line, col);
+	if (ld->src->text)
+		line_col_at(ld, offset_of(ld, depth), line, col);
 }
 
 static int fail(struct loader *ld, enum fd_err err, const char *fmt, ...)
@@ -494,7 +701,7 @@ static int nomem(struct loader *ld)
 }
 
 /* "file:line" of the list or item being read. */
-static char *origin_here(const struct loader *ld)
+static char *origin_here(struct loader *ld)
 {
 	char buf[4200];
 	int line, col;
@@ -536,6 +743,69 @@ static int get_string(struct loader *ld, const cJSON *obj, const char *key,
 		*out = v->valuestring;
 	leave(ld);
 	return rc;
+}
+
+/* The first control character (C0, DEL or C1) of s, n bytes of UTF-8,
+ * as a code point; -1 if none. */
+static long control_char(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		unsigned char next = i + 1 < n ? (unsigned char)s[i + 1] : 0;
+
+		if (c < 0x20 || c == 0x7f)
+			return c;
+		if (c == 0xc2 && next >= 0x80 && next <= 0x9f)
+			return 0x80 + (next & 0x3f);
+	}
+	return -1;
+}
+
+/* Whether the JSON string at t[i] (its opening quote) holds a NUL, as a
+ * \u0000 escape or a raw byte: cJSON's copy of it stops there. */
+static bool string_has_nul(const char *t, size_t len, size_t i)
+{
+	if (i >= len || t[i] != '"')
+		return false;
+	for (i++; i < len && t[i] != '"'; i++) {
+		if (!t[i])
+			return true;
+		if (t[i] != '\\')
+			continue;
+		if (i + 5 < len && t[i + 1] == 'u' &&
+		    !memcmp(t + i + 2, "0000", 4))
+			return true;
+		i++;
+	}
+	return false;
+}
+
+/*
+ * obj.key, a required id (item_id, list_id, a value list's id), as
+ * get_string() reads it, and plain text.  An id holding a NUL would be
+ * cut there (two ids could then be one), and control characters have no
+ * place in one.  Only a file's text shows a NUL: JSON parsed elsewhere
+ * has already lost what followed it.
+ */
+static int get_id(struct loader *ld, const cJSON *obj, const char *key,
+		  const char **out)
+{
+	const cJSON *v = get(obj, key);
+	long bad;
+	int rc = 0;
+
+	*out = NULL;
+	if (!cJSON_IsString(v))
+		return get_string(ld, obj, key, true, out);
+	enter_key(ld, key);
+	bad = ld->src->text && string_has_nul(ld->src->text, ld->src->len,
+					      offset_of(ld, ld->depth)) ? 0 :
+	      control_char(v->valuestring, strlen(v->valuestring));
+	if (bad >= 0)
+		rc = fail(ld, FD_ERR_INVALID, "holds a control character "
+			  "(U+%04lX); an id must be plain text", bad);
+	leave(ld);
+	return rc < 0 ? rc : get_string(ld, obj, key, true, out);
 }
 
 static int dup_into(struct loader *ld, const char *s, char **out)
@@ -624,24 +894,92 @@ int fd_exc_add_value_list(struct fd_exc_set *s, const char *id,
 	return rc;
 }
 
-/* One value a line, trimmed; blank lines and # comments skipped. */
-static int vlist_parse(struct value_list *v, const char *text)
+/* Whether s (n bytes) is well-formed UTF-8: no stray or overlong
+ * sequence, no surrogate, nothing above U+10FFFF. */
+static bool utf8_valid(const unsigned char *s, size_t n)
 {
-	while (*text) {
-		const char *end = strchr(text, '\n'), *a = text, *b;
+	for (size_t i = 0; i < n;) {
+		unsigned c = s[i], cp, least;
+		size_t more;
+
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf)
+			more = 1, cp = c & 0x1f, least = 0x80;
+		else if (c >= 0xe0 && c <= 0xef)
+			more = 2, cp = c & 0x0f, least = 0x800;
+		else if (c >= 0xf0 && c <= 0xf4)
+			more = 3, cp = c & 0x07, least = 0x10000;
+		else
+			return false;
+		if (n - i <= more)
+			return false;
+		for (size_t k = 1; k <= more; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return false;
+			cp = cp << 6 | (s[i + k] & 0x3f);
+		}
+		if (cp < least || cp > 0x10ffff ||
+		    (cp >= 0xd800 && cp <= 0xdfff))
+			return false;
+		i += more + 1;
+	}
+	return true;
+}
+
+/* Why a line of a value-list file (n bytes, no newline) cannot be read,
+ * in why; false if it can. */
+static bool vlist_bad_line(const char *s, size_t n, char *why, size_t len)
+{
+	if (memchr(s, '\0', n))
+		snprintf(why, len, "holds a NUL byte: not UTF-8 text "
+			 "(UTF-16?)");
+	else if (!utf8_valid((const unsigned char *)s, n))
+		snprintf(why, len, "is not valid UTF-8");
+	else
+		return false;
+	return true;
+}
+
+/*
+ * One value a line (n bytes of text), trimmed; blank lines and #
+ * comments skipped; a leading UTF-8 byte order mark dropped.  Text that
+ * is not UTF-8 (a NUL, as UTF-16 has, would also cut the list short) and
+ * a value with a control character are refused: -FD_ERR_INVALID, with
+ * the line and why.
+ */
+static int vlist_parse(struct value_list *v, const char *text, size_t n,
+		       int *line, char *why, size_t len)
+{
+	size_t pos = n >= 3 && !memcmp(text, "\xef\xbb\xbf", 3) ? 3 : 0;
+
+	for (*line = 1; pos < n; (*line)++) {
+		const char *a = text + pos, *end = memchr(a, '\n', n - pos);
+		const char *b;
+		long bad;
 		int rc;
 
 		if (!end)
-			end = text + strlen(text);
+			end = text + n;
+		pos = (size_t)(end - text) + 1;
+		if (vlist_bad_line(a, (size_t)(end - a), why, len))
+			return -FD_ERR_INVALID;
 		b = end;
 		while (a < b && isspace((unsigned char)*a))
 			a++;
 		while (b > a && isspace((unsigned char)b[-1]))
 			b--;
-		if (a < b && *a != '#' && (rc = vlist_push(v, a,
-					  (size_t)(b - a))) < 0)
+		if (a == b || *a == '#')
+			continue;
+		if ((bad = control_char(a, (size_t)(b - a))) >= 0) {
+			snprintf(why, len, "a value holds a control "
+				 "character (U+%04lX)", bad);
+			return -FD_ERR_INVALID;
+		}
+		if ((rc = vlist_push(v, a, (size_t)(b - a))) < 0)
 			return rc;
-		text = *end ? end + 1 : end;
 	}
 	return 0;
 }
@@ -661,9 +999,9 @@ static int vlist_read(struct loader *ld, const char *id,
 		      const struct value_list **out)
 {
 	struct value_list *v;
-	char path[4200], *text = NULL;
+	char path[4200], *text = NULL, why[80];
 	size_t len;
-	int rc;
+	int rc, line;
 
 	if (strchr(id, '/') || id[0] == '.')
 		return fail(ld, FD_ERR_INVALID, "value list id '%s' cannot "
@@ -675,15 +1013,19 @@ static int vlist_read(struct loader *ld, const char *id,
 			    "value list '%s': cannot read %s: %s", id, path,
 			    strerror(errno));
 	v = calloc(1, sizeof(*v));
-	rc = v && (v->id = strdup(id)) ? vlist_parse(v, text) :
+	rc = v && (v->id = strdup(id)) ?
+	     vlist_parse(v, text, len, &line, why, sizeof(why)) :
 	     -FD_ERR_NOMEM;
 	free(text);
 	if (rc == 0)
 		rc = set_add_vlist(ld->set, v);
-	if (rc < 0) {
+	if (rc < 0)
 		vlist_free(v);
+	if (rc == -FD_ERR_INVALID)
+		return fail(ld, FD_ERR_INVALID, "value list '%s': %s:%d: %s",
+			    id, path, line, why);
+	if (rc < 0)
 		return nomem(ld);
-	}
 	*out = v;
 	return 0;
 }
@@ -776,7 +1118,7 @@ static int entry_list(struct loader *ld, const cJSON *obj, struct entry *e)
 	if (!cJSON_IsObject(l))
 		rc = fail(ld, FD_ERR_INVALID, "must be an object with id "
 			  "and type");
-	else if ((rc = get_string(ld, l, "id", true, &id)) == 0 &&
+	else if ((rc = get_id(ld, l, "id", &id)) == 0 &&
 		 (rc = get_string(ld, l, "type", true, &type)) == 0) {
 		enter_key(ld, "id");
 		rc = resolve_vlist(ld, id, &e->vlist);
@@ -936,16 +1278,16 @@ static int item_fits_list(struct loader *ld, const cJSON *obj,
 			  const struct fd_exc_item *it)
 {
 	const struct exc_list *l = it->list;
+	const struct fd_exc_item *old = index_find(&l->items_by_id,
+						   it->item_id);
 	const char *type, *ns;
 	int rc;
 
-	for (size_t i = 0; i < l->nitems; i++) {
-		if (strcmp(l->items[i]->item_id, it->item_id))
-			continue;
+	if (old) {
 		enter_key(ld, "item_id");
 		rc = fail(ld, FD_ERR_INVALID, "list '%s' already has an "
 			  "item '%s' (%s)", l->list_id, it->item_id,
-			  l->items[i]->origin);
+			  old->origin);
 		leave(ld);
 		return rc;
 	}
@@ -970,7 +1312,7 @@ static int item_list(struct loader *ld, const cJSON *obj,
 		     struct fd_exc_item *it)
 {
 	const char *list_id;
-	int rc = get_string(ld, obj, "list_id", true, &list_id);
+	int rc = get_id(ld, obj, "list_id", &list_id);
 
 	if (rc < 0)
 		return rc;
@@ -998,9 +1340,12 @@ static int set_add_item(struct fd_exc_set *s, struct fd_exc_item *it)
 	if (!mine)
 		return -FD_ERR_NOMEM;
 	l->items = mine;
+	if (index_reserve(&l->items_by_id) < 0)
+		return -FD_ERR_NOMEM;
 	it->index = s->nitems;
 	s->items[s->nitems++] = it;
 	l->items[l->nitems++] = it;
+	index_put(&l->items_by_id, it->item_id, it);
 	return 0;
 }
 
@@ -1013,7 +1358,7 @@ static int parse_item(struct loader *ld, const cJSON *obj)
 	if (!it)
 		return nomem(ld);
 	snprintf(ld->label, sizeof(ld->label), "item");
-	rc = get_string(ld, obj, "item_id", true, &item_id);
+	rc = get_id(ld, obj, "item_id", &item_id);
 	if (rc == 0) {
 		snprintf(ld->label, sizeof(ld->label), "item '%.256s'",
 			 item_id);
@@ -1091,7 +1436,7 @@ static int parse_list(struct loader *ld, const cJSON *obj)
 	if (!l)
 		return nomem(ld);
 	snprintf(ld->label, sizeof(ld->label), "list");
-	rc = get_string(ld, obj, "list_id", true, &list_id);
+	rc = get_id(ld, obj, "list_id", &list_id);
 	if (rc == 0) {
 		snprintf(ld->label, sizeof(ld->label), "list '%.256s'",
 			 list_id);
@@ -1109,10 +1454,12 @@ static int parse_list(struct loader *ld, const cJSON *obj)
 			      sizeof(*bigger));
 		if (bigger)
 			ld->set->lists = bigger;
-		if (!l->origin || !bigger)
+		if (!l->origin || !bigger ||
+		    index_reserve(&ld->set->lists_by_id) < 0)
 			rc = nomem(ld);
 		else {
 			ld->set->lists[ld->set->nlists++] = l;
+			index_put(&ld->set->lists_by_id, l->list_id, l);
 			return 0;
 		}
 	}
@@ -1156,13 +1503,52 @@ static enum shape shape_of(const cJSON *v)
 
 static int walk_value(struct loader *ld, const cJSON *v, enum pass pass);
 
+/*
+ * The walk notes where each element and wrapper member starts, stepping
+ * through the text as it steps through the JSON, so that finding an item
+ * again (for its origin, or an error) starts from the item, not from the
+ * top.  The steps are those of locate(), so the places are the same;
+ * where one cannot be taken, nothing is noted and locate() finds it.
+ */
+#define UNKNOWN SIZE_MAX
+
+/* Where the first element of the array at the current path starts. */
+static size_t first_element(const struct loader *ld)
+{
+	const char *t = ld->src->text;
+	size_t len = ld->src->len, at;
+
+	if (!known_at(ld, ld->depth, &at) || at >= len || t[at] != '[')
+		return UNKNOWN;
+	at = skip_ws(t, len, at + 1);
+	return at < len && t[at] != ']' ? at : UNKNOWN;
+}
+
+/* Where the element after the one at at starts. */
+static size_t next_element(const struct loader *ld, size_t at)
+{
+	const char *t = ld->src->text;
+	size_t len = ld->src->len;
+
+	if (at == UNKNOWN)
+		return UNKNOWN;
+	at = skip_ws(t, len, skip_value(t, len, at));
+	if (at >= len || t[at] != ',')
+		return UNKNOWN;
+	at = skip_ws(t, len, at + 1);
+	return at < len && t[at] != ']' ? at : UNKNOWN;
+}
+
 static int walk_array(struct loader *ld, const cJSON *arr, enum pass pass)
 {
 	const cJSON *one;
 	int rc = 0, i = 0;
+	size_t at = first_element(ld);
 
 	cJSON_ArrayForEach(one, arr) {
 		enter_index(ld, i++);
+		if (at != UNKNOWN)
+			mark_at(ld, at);
 		rc = cJSON_IsArray(one) ? fail(ld, FD_ERR_INVALID, "expected "
 					       "an exception list or item, "
 					       "not an array") :
@@ -1170,6 +1556,7 @@ static int walk_array(struct loader *ld, const cJSON *arr, enum pass pass)
 		leave(ld);
 		if (rc < 0)
 			return rc;
+		at = next_element(ld, at);
 	}
 	return 0;
 }
@@ -1178,11 +1565,17 @@ static int walk_member(struct loader *ld, const cJSON *obj, const char *key,
 		       enum pass pass)
 {
 	const cJSON *v = get(obj, key);
+	size_t at, found;
 	int rc;
 
 	if (!v)
 		return 0;
+	if (!known_at(ld, ld->depth, &at) || ld->src->text[at] != '{')
+		at = UNKNOWN;
 	enter_key(ld, key);
+	if (at != UNKNOWN &&
+	    (found = find_key(ld->src->text, ld->src->len, at, key)) != at)
+		mark_at(ld, found);
 	rc = cJSON_IsArray(v) ? walk_array(ld, v, pass) :
 	     fail(ld, FD_ERR_INVALID, "must be an array");
 	leave(ld);
@@ -1396,26 +1789,23 @@ static int batch_dir(struct batch *b, const char *dir, struct fd_diag *d)
 	return rc;
 }
 
-static bool has_field(const struct fd_exc_set *s, const char *field)
-{
-	for (size_t i = 0; i < s->nfields; i++)
-		if (!strcmp(s->fields[i], field))
-			return true;
-	return false;
-}
-
-static int add_field(struct fd_exc_set *s, const char *field)
+/* Add field to the set's fields unless seen (an index of them) has it. */
+static int add_field(struct fd_exc_set *s, struct name_index *seen,
+		     const char *field)
 {
 	char **bigger;
 
-	if (has_field(s, field))
+	if (index_find(seen, field))
 		return 0;
+	if (index_reserve(seen) < 0)
+		return -FD_ERR_NOMEM;
 	bigger = grow(s->fields, s->nfields + 1, sizeof(*bigger));
 	if (!bigger)
 		return -FD_ERR_NOMEM;
 	s->fields = bigger;
 	if (!(s->fields[s->nfields] = strdup(field)))
 		return -FD_ERR_NOMEM;
+	index_put(seen, s->fields[s->nfields], s->fields[s->nfields]);
 	s->fields[++s->nfields] = NULL;
 	return 0;
 }
@@ -1423,6 +1813,7 @@ static int add_field(struct fd_exc_set *s, const char *field)
 /* The paths every item reads, afresh after a load. */
 static int rebuild_fields(struct fd_exc_set *s)
 {
+	struct name_index seen = { 0 };
 	int rc = 0;
 
 	free_strings(s->fields, s->nfields);
@@ -1432,12 +1823,13 @@ static int rebuild_fields(struct fd_exc_set *s)
 		const struct fd_exc_item *it = s->items[i];
 
 		for (size_t k = 0; rc == 0 && k < it->nentries; k++)
-			rc = add_field(s, it->entries[k].field);
+			rc = add_field(s, &seen, it->entries[k].field);
 		if (rc == 0 && it->os)
-			rc = add_field(s, "host.os.type");
+			rc = add_field(s, &seen, "host.os.type");
 		if (rc == 0 && it->os)
-			rc = add_field(s, "host.os.name");
+			rc = add_field(s, &seen, "host.os.name");
 	}
+	free(seen.slots);
 	return rc;
 }
 

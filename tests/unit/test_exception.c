@@ -1,6 +1,7 @@
 /*
  * test_exception.c - Kibana exception lists: loading (files, folders,
- * NDJSON exports, parsed JSON), every refusal with its position, matching
+ * NDJSON exports, parsed JSON, value-list text, 20000-item files, loads
+ * rolled back), every refusal with its position, matching
  * (each entry type with both operators, AND/OR, nested, os_types,
  * expire_time, value lists) as Kibana's filter for them does, and the
  * detector applying them.
@@ -120,6 +121,17 @@ static const char *write_json(const char *name, const char *text)
 	assert_int_equal(fclose(f), 0);
 	free(s);
 	return path;
+}
+
+/* Write n bytes as they are (NULs, UTF-16...) to name under the test
+ * directory. */
+static void write_bytes(const char *name, const char *bytes, size_t n)
+{
+	FILE *f = fopen(path_of(name), "w");
+
+	assert_non_null(f);
+	assert_int_equal(fwrite(bytes, 1, n, f), n);
+	assert_int_equal(fclose(f), 0);
 }
 
 static cJSON *json(const char *text)
@@ -360,6 +372,74 @@ static void test_exception__value_lists(void **state)
 		IN_LIST("included", "../exc"), "") "\n";
 	refuse("climb.ndjson", text, &d);
 	assert_refused_at(&d, text, "'../exc'", "cannot name a file");
+#undef IN_LIST
+}
+
+/* A value-list file must be UTF-8 text: a NUL (UTF-16 has them) would
+ * cut the list, other bytes would not match; a value has no control
+ * characters.  Each refusal names the file and its line. */
+static void test_exception__value_list_text(void **state)
+{
+#define IN_LIST(id) "{'field':'user.name','type':'list','operator':" \
+	"'included','list':{'id':'" id "','type':'keyword'}}"
+#define BYTES(s) s, sizeof(s) - 1
+	static const struct {
+		const char *id, *bytes;
+		size_t n;
+		const char *why;
+	} bad[] = {
+		{ "nul", BYTES("a\nb\0c\nd\n"),
+		  "value-lists/nul.txt:2: holds a NUL byte" },
+		{ "utf16", BYTES("\xff\xfe" "a\0\n\0b\0\n\0"),
+		  "value-lists/utf16.txt:1: holds a NUL byte" },
+		{ "latin1", BYTES("ok\ncaf\xe9\n"),
+		  "value-lists/latin1.txt:2: is not valid UTF-8" },
+		{ "overlong", BYTES("# slash\n\n\xc0\xaf\n"),
+		  "value-lists/overlong.txt:3: is not valid UTF-8" },
+		{ "surrogate", BYTES("\xed\xa0\x80\n"),
+		  "value-lists/surrogate.txt:1: is not valid UTF-8" },
+		{ "cut", BYTES("ok\n\xe2\x82"),
+		  "value-lists/cut.txt:2: is not valid UTF-8" },
+		{ "ctl", BYTES("a\r\nb\x01" "c\r\n"),
+		  "value-lists/ctl.txt:2: a value holds a control character "
+		  "(U+0001)" },
+		{ "tab", BYTES("a\tb\n"), "(U+0009)" },
+		{ "c1", BYTES("a\xc2\x85\n"), "(U+0085)" },
+	};
+	struct fd_exc_set *set;
+	struct fd_diag d;
+	char name[64], text[1024], buf[1200], *q;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		snprintf(name, sizeof(name), "value-lists/%s.txt", bad[i].id);
+		write_json(name, "");	/* makes the folder */
+		write_bytes(name, bad[i].bytes, bad[i].n);
+		snprintf(text, sizeof(text), LIST("l1", "") "\n" ITEM("i1",
+			 "l1", IN_LIST("%s"), "") "\n", bad[i].id);
+		refuse("vl.ndjson", text, &d);
+		fd_diag_format(&d, buf, sizeof(buf));
+		if (!strstr(buf, bad[i].why))
+			fail_msg("%s: expected '%s', got %s", bad[i].id,
+				 bad[i].why, buf);
+		/* the place is the list's id in the exceptions file */
+		q = quoted(text);
+		snprintf(name, sizeof(name), "\"%s\"", bad[i].id);
+		assert_refused_at(&d, q, name, "value list '");
+		free(q);
+	}
+
+	/* a byte order mark is not part of the first value; UTF-8 is */
+	write_bytes("value-lists/bom.txt",
+		    BYTES("\xef\xbb\xbf_mdm\r\njos\xc3\xa9\n\xe2\x82\xac\n"
+			  "# not a value: \x01\n"));
+	set = one_item(IN_LIST("bom"), "");
+	assert_true(hits(set, "{'user':{'name':'_mdm'}}"));
+	assert_true(hits(set, "{'user':{'name':'jos\xc3\xa9'}}"));
+	assert_true(hits(set, "{'user':{'name':'\xe2\x82\xac'}}"));
+	assert_false(hits(set, "{'user':{'name':'\xef\xbb\xbf_mdm'}}"));
+	fd_exc_free(set);
+#undef BYTES
 #undef IN_LIST
 }
 
@@ -933,6 +1013,231 @@ static void test_exception__refusal_position_pretty(void **state)
 			       "entries[0].value: a match entry needs"));
 }
 
+/* An id with a NUL (cJSON cuts the string there: 'l1\u0000x' would be
+ * l1) or another control character is refused; a backslash is not. */
+static void test_exception__ids_plain_text(void **state)
+{
+	static const struct refusal cases[] = {
+		{ LIST("l1", "") "\n" ITEM("a\\u0000b", "l1", MATCH("a",
+		  "included", "x"), ""),
+		  "'a\\u0000b'", "item: item_id: holds a control character "
+		  "(U+0000)" },
+		{ LIST("l1", "") "\n" ITEM("\\u0000", "l1", MATCH("a",
+		  "included", "x"), ""),
+		  "'\\u0000'", "(U+0000)" },
+		{ LIST("l1", "") "\n" ITEM("a\\u0007", "l1", MATCH("a",
+		  "included", "x"), ""),
+		  "'a\\u0007'", "(U+0007)" },
+		{ LIST("l1", "") "\n" ITEM("a\\u0085", "l1", MATCH("a",
+		  "included", "x"), ""),
+		  "'a\\u0085'", "(U+0085)" },
+		{ LIST("l1", "") "\n" ITEM("i1", "l1\\u0000x", MATCH("a",
+		  "included", "x"), ""),
+		  "'l1\\u0000x'", "item 'i1': list_id: holds a control "
+		  "character (U+0000)" },
+		{ LIST("l\\u001b", ""), "'l\\u001b'",
+		  "list: list_id: holds a control character (U+001B)" },
+		{ LIST("l1", "") "\n" ITEM("i1", "l1", "{'field':'u','type':"
+		  "'list','operator':'included','list':{'id':'v\\u0000',"
+		  "'type':'keyword'}}", ""),
+		  "'v\\u0000'", "entries[0].list.id: holds a control "
+		  "character (U+0000)" },
+	};
+	static const char *const ids[] = { "l1" };
+	struct fd_exc_set *set;
+	struct fd_diag d;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *text = quoted(cases[i].text);
+		char *at = quoted(cases[i].at);
+
+		refuse("ids.ndjson", cases[i].text, &d);
+		assert_refused_at(&d, text, at, cases[i].why);
+		free(text);
+		free(at);
+	}
+	/* an escaped backslash before u0000 is text, not a NUL */
+	set = load(LIST("l1", "") "\n" ITEM("a\\\\u0000", "l1",
+		   MATCH("a", "included", "x"), "") "\n");
+	assert_string_equal(fd_exc_item_id(fd_exc_next(set, ids, 1, NULL)),
+			    "a\\u0000");
+	fd_exc_free(set);
+}
+
+/* Items wrapped deep in _find answers keep their place in errors. */
+static void test_exception__deep_wrapping(void **state)
+{
+	enum { LEVELS = 40 };
+	char text[8192];
+	size_t used = 0;
+	struct fd_diag d;
+
+	(void)state;
+	for (int i = 0; i < LEVELS; i++)
+		used += (size_t)snprintf(text + used, sizeof(text) - used,
+					 "{'page':1,'data':[\n");
+	used += (size_t)snprintf(text + used, sizeof(text) - used, "%s",
+				 LIST("l1", "") ",\n" ITEM("i1", "l1",
+				 "{'field':'a','type':'match','operator':"
+				 "'included','value':['x']}", ""));
+	for (int i = 0; i < LEVELS; i++)
+		used += (size_t)snprintf(text + used, sizeof(text) - used,
+					 "]}");
+	assert_true(used < sizeof(text) - 1);
+	refuse("deep.json", text, &d);
+	{
+		char *q = quoted(text);
+
+		assert_refused_at(&d, q, "[\"x\"]", "item 'i1': entries[0]."
+				  "value: a match entry needs a non-empty");
+		free(q);
+	}
+}
+
+/*
+ * 20000 items (a file of some megabytes) load, and a duplicate item_id
+ * at the very end is refused at its line.  Loading is linear: nothing
+ * is sought again from the top of the file for each item.
+ */
+#define BIG 20000
+#define BIG_ITEM "{\"item_id\":\"item-%d\",\"list_id\":\"big\"," \
+	"\"name\":\"Item %d\",\"type\":\"simple\",\"entries\":[{\"field\":" \
+	"\"process.name\",\"type\":\"match\",\"operator\":\"included\"," \
+	"\"value\":\"p%d\"}]}"
+
+/* BIG items of list big (item-0...), and item-0 again if dup: NDJSON
+ * (the list on line 1, item k on line k + 2), or else a pretty _find
+ * answer (the list on line 2, item k on line k + 3). */
+static const char *write_big(const char *name, bool ndjson, bool dup)
+{
+	const char *path = path_of(name);
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fputs(ndjson ? "" : "{\"page\": 1, \"data\": [\n  ", f);
+	fputs("{\"list_id\":\"big\",\"type\":\"detection\","
+	      "\"name\":\"Big\"}", f);
+	for (int k = 0; k < BIG + dup; k++) {
+		int id = k < BIG ? k : 0;
+
+		fputs(ndjson ? "\n" : ",\n  ", f);
+		fprintf(f, BIG_ITEM, id, id, id);
+	}
+	fputs(ndjson ? "\n" : "\n]}\n", f);
+	assert_int_equal(fclose(f), 0);
+	return path;
+}
+
+static void test_exception__big_files(void **state)
+{
+	static const char *const ids[] = { "big" };
+
+	(void)state;
+	for (int ndjson = 1; ndjson >= 0; ndjson--) {
+		const char *name = ndjson ? "big.ndjson" : "big.json";
+		const char *path = write_big(name, ndjson, false);
+		int first = ndjson ? 2 : 3;
+		const struct fd_exc_item *it, *last = NULL;
+		struct fd_exc_set *set;
+		struct fd_diag d;
+		char want[600], buf[1200];
+		int n = 0;
+
+		if (fd_exc_load(&set, path, &d) < 0)
+			fail_msg("%s", fd_diag_format(&d, buf, sizeof(buf)));
+		for (it = fd_exc_next(set, ids, 1, NULL); it;
+		     it = fd_exc_next(set, ids, 1, it), n++)
+			last = it;
+		assert_int_equal(n, BIG);
+		snprintf(want, sizeof(want), "%s:%d", path, first + BIG - 1);
+		assert_string_equal(fd_exc_item_origin(last), want);
+		fd_exc_free(set);
+
+		write_big(name, ndjson, true);
+		assert_true(fd_exc_load(&set, path, &d) < 0);
+		assert_null(set);
+		assert_int_equal(d.line, first + BIG);
+		assert_int_equal(d.col, ndjson ? 12 : 14);
+		snprintf(want, sizeof(want), "item 'item-0': item_id: list "
+			 "'big' already has an item 'item-0' (%s:%d)", path,
+			 first);
+		assert_string_equal(d.msg, want);
+	}
+}
+
+/* NDJSON: list_id's list if with_list, then n items prefix0... of it,
+ * then a bad item if bad. */
+static const char *write_items(const char *name, const char *list_id,
+			       bool with_list, const char *prefix, int n,
+			       bool bad)
+{
+	const char *path = path_of(name);
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	if (with_list)
+		fprintf(f, "{\"list_id\":\"%s\",\"type\":\"detection\"}\n",
+			list_id);
+	for (int k = 0; k < n; k++)
+		fprintf(f, "{\"item_id\":\"%s%d\",\"list_id\":\"%s\","
+			"\"name\":\"N\",\"entries\":[{\"field\":\"a\","
+			"\"type\":\"exists\",\"operator\":\"included\"}]}\n",
+			prefix, k, list_id);
+	if (bad)
+		fprintf(f, "{\"item_id\":\"bad\",\"list_id\":\"%s\"}\n",
+			list_id);
+	assert_int_equal(fclose(f), 0);
+	return path;
+}
+
+/* A refused load takes back all it added, lists and items alike: their
+ * ids are free again, and those loaded before are still taken. */
+static void test_exception__refused_load_rolls_back(void **state)
+{
+	static const char *const ids[] = { "l1", "l2" };
+	struct fd_exc_set *set;
+	const struct fd_exc_item *it;
+	struct fd_diag d;
+	char buf[1200];
+	int n = 0;
+
+	(void)state;
+	if (fd_exc_load(&set, write_items("a.ndjson", "l1", true, "a", 300,
+					  false), &d) < 0)
+		fail_msg("%s", fd_diag_format(&d, buf, sizeof(buf)));
+	assert_true(fd_exc_add_path(set, write_items("b.ndjson", "l1", false,
+				    "b", 2000, true), &d) < 0);
+	assert_true(fd_exc_add_path(set, write_items("c.ndjson", "l2", true,
+				    "c", 2000, true), &d) < 0);
+	assert_false(fd_exc_has_list(set, "l2"));
+	/* every item loaded first is still found */
+	for (int k = 0; k < 300; k++) {
+		cJSON *doc;
+
+		snprintf(buf, sizeof(buf), "{'item_id':'a%d','list_id':'l1',"
+			 "'name':'N','entries':[{'field':'a','type':'exists',"
+			 "'operator':'included'}]}", k);
+		doc = json(buf);
+		assert_true(fd_exc_add_json(set, doc, "again", &d) < 0);
+		cJSON_Delete(doc);
+		snprintf(buf, sizeof(buf), "list 'l1' already has an item "
+			 "'a%d' (%s:%d)", k, path_of("a.ndjson"), k + 2);
+		assert_non_null(strstr(d.msg, buf));
+	}
+	/* and those taken back may come again */
+	if (fd_exc_add_path(set, write_items("b.ndjson", "l1", false, "b",
+					     2000, false), &d) < 0 ||
+	    fd_exc_add_path(set, write_items("c.ndjson", "l2", true, "c",
+					     2000, false), &d) < 0)
+		fail_msg("%s", fd_diag_format(&d, buf, sizeof(buf)));
+	for (it = fd_exc_next(set, ids, 2, NULL); it;
+	     it = fd_exc_next(set, ids, 2, it))
+		n++;
+	assert_int_equal(n, 4300);
+	fd_exc_free(set);
+}
+
 /* ---- the detector ---------------------------------------------------- */
 
 #define RULE(id, query, extra) \
@@ -1265,6 +1570,11 @@ int main(void)
 		T(test_exception__fixture_loads),
 		T(test_exception__refusals),
 		T(test_exception__refusal_position_pretty),
+		T(test_exception__value_list_text),
+		T(test_exception__ids_plain_text),
+		T(test_exception__deep_wrapping),
+		T(test_exception__big_files),
+		T(test_exception__refused_load_rolls_back),
 		T(test_exception__detect_suppresses),
 		T(test_exception__detect_max_signals),
 		T(test_exception__detect_missing_list),
