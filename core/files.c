@@ -2,10 +2,15 @@
  * files.c - opening output files safely (see files.h).
  */
 #include "files.h"
+#include "fd_err.h"
+#include "scenario.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -94,5 +99,53 @@ int fd_write_all(int fd, const void *buf, size_t len)
 		p += n;
 		len -= (size_t)n;
 	}
+	return 0;
+}
+
+static bool is_json_file(const char *dir, const char *name)
+{
+	size_t n = strlen(name);
+	char path[4200];
+	struct stat st;
+
+	if (name[0] == '.')
+		return false;
+	if (!(n > 5 && !strcmp(name + n - 5, ".json")) &&
+	    !(n > 7 && !strcmp(name + n - 7, ".ndjson")))
+		return false;
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+static int by_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int fd_list_json_files(const char *dir, struct fd_strv *out,
+		       struct fd_diag *diag)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	size_t first = out->n;
+
+	if (!d) {
+		if (diag)
+			snprintf(diag->file, sizeof(diag->file), "%s", dir);
+		return fd_diag_set(diag, errno == ENOENT ? FD_ERR_NOTFOUND :
+				   FD_ERR_IO, 0, 0, "cannot open: %s",
+				   strerror(errno));
+	}
+	while ((de = readdir(d)))
+		if (is_json_file(dir, de->d_name) &&
+		    fd_strv_push(out, de->d_name, strlen(de->d_name)) < 0) {
+			closedir(d);
+			return fd_diag_set(diag, FD_ERR_NOMEM, 0, 0,
+					   "out of memory");
+		}
+	closedir(d);
+	if (out->n > first)
+		qsort(out->v + first, out->n - first, sizeof(*out->v),
+		      by_name);
 	return 0;
 }

@@ -34,4 +34,16 @@ int fd_mkdirs(const char *path, char *failed, size_t len);
  * with errno set. */
 int fd_write_all(int fd, const void *buf, size_t len);
 
+struct fd_strv;
+struct fd_diag;
+
+/*
+ * The names of the regular *.json and *.ndjson files in dir (hidden ones
+ * left out), sorted, appended to out (zeroed, or built by fd_strv_push).
+ * Returns 0, or a negative fd_err with diag set (its file is dir).  The
+ * rules folder and the exceptions folder are read alike.
+ */
+int fd_list_json_files(const char *dir, struct fd_strv *out,
+		       struct fd_diag *diag);
+
 #endif

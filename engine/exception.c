@@ -25,7 +25,6 @@
 #include "exception.h"
 
 #include <ctype.h>
-#include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -1731,61 +1730,19 @@ static int batch_file(struct batch *b, const char *path, struct fd_diag *d)
 	return batch_text(b, src, d);
 }
 
-static bool is_exc_file(const char *dir, const char *name)
-{
-	size_t n = strlen(name);
-	char path[4200];
-	struct stat st;
-
-	if (name[0] == '.')
-		return false;
-	if (!(n > 5 && !strcmp(name + n - 5, ".json")) &&
-	    !(n > 7 && !strcmp(name + n - 7, ".ndjson")))
-		return false;
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
-}
-
 /* Every *.json and *.ndjson file of dir, in name order. */
 static int batch_dir(struct batch *b, const char *dir, struct fd_diag *d)
 {
-	DIR *dh = opendir(dir);
-	struct dirent *de;
-	char **names = NULL;
-	size_t n = 0;
-	int rc = 0;
+	struct fd_strv names = { 0 };
+	int rc = fd_list_json_files(dir, &names, d);
 
-	if (!dh) {
-		if (d)
-			snprintf(d->file, sizeof(d->file), "%s", dir);
-		return fd_diag_set(d, errno == ENOENT ? FD_ERR_NOTFOUND :
-				   FD_ERR_IO, 0, 0, "cannot open: %s",
-				   strerror(errno));
-	}
-	while (rc == 0 && (de = readdir(dh))) {
-		char **bigger;
-
-		if (!is_exc_file(dir, de->d_name))
-			continue;
-		bigger = grow(names, n, sizeof(*bigger));
-		if (bigger)
-			names = bigger;
-		if (!bigger || !(names[n] = strdup(de->d_name)))
-			rc = fd_diag_set(d, FD_ERR_NOMEM, 0, 0,
-					 "out of memory");
-		else
-			n++;
-	}
-	closedir(dh);
-	if (n)
-		qsort(names, n, sizeof(*names), cmp_str);
-	for (size_t i = 0; rc == 0 && i < n; i++) {
+	for (size_t i = 0; rc == 0 && i < names.n; i++) {
 		char path[4200];
 
-		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		snprintf(path, sizeof(path), "%s/%s", dir, names.v[i]);
 		rc = batch_file(b, path, d);
 	}
-	free_strings(names, n);
+	fd_strv_release(&names);
 	return rc;
 }
 

@@ -10,7 +10,6 @@
 #include "rule.h"
 
 #include <ctype.h>
-#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdint.h>
@@ -751,85 +750,22 @@ int fd_ruleset_load_file(struct fd_ruleset *set, const char *path,
 	return rc;
 }
 
-static bool is_rules_file(const char *dir, const char *name)
-{
-	size_t n = strlen(name);
-	char path[4096];
-	struct stat st;
-
-	if (name[0] == '.')
-		return false;
-	if (!(n > 5 && !strcmp(name + n - 5, ".json")) &&
-	    !(n > 7 && !strcmp(name + n - 7, ".ndjson")))
-		return false;
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
-}
-
-static int cmp_names(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static void free_names(char **names, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
-}
-
-static int list_rule_files(const char *dir, char ***out, size_t *n,
-			   struct fd_diag *diag)
-{
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	char **names = NULL;
-
-	*n = 0;
-	if (!d) {
-		if (diag)
-			snprintf(diag->file, sizeof(diag->file), "%s", dir);
-		return fd_diag_set(diag, errno == ENOENT ? FD_ERR_NOTFOUND :
-				   FD_ERR_IO, 0, 0, "cannot open: %s",
-				   strerror(errno));
-	}
-	while ((de = readdir(d))) {
-		char **grown;
-
-		if (!is_rules_file(dir, de->d_name))
-			continue;
-		grown = realloc(names, (*n + 1) * sizeof(*names));
-		if (!grown || !(grown[*n] = strdup(de->d_name))) {
-			free_names(grown ? grown : names, *n);
-			closedir(d);
-			return -FD_ERR_NOMEM;
-		}
-		names = grown;
-		(*n)++;
-	}
-	closedir(d);
-	if (*n)
-		qsort(names, *n, sizeof(*names), cmp_names);
-	*out = names;
-	return 0;
-}
-
 int fd_ruleset_load_dir(struct fd_ruleset *set, const char *dir,
 			struct fd_diag *diag)
 {
-	size_t before = set->n, n = 0;
-	char **names = NULL;
+	size_t before = set->n;
+	struct fd_strv names = { 0 };
 	int rc;
 
 	fd_diag_clear(diag);
-	rc = list_rule_files(dir, &names, &n, diag);
-	for (size_t i = 0; rc == 0 && i < n; i++) {
+	rc = fd_list_json_files(dir, &names, diag);
+	for (size_t i = 0; rc == 0 && i < names.n; i++) {
 		char path[4096];
 
-		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		snprintf(path, sizeof(path), "%s/%s", dir, names.v[i]);
 		rc = fd_ruleset_load_file(set, path, diag);
 	}
-	free_names(names, n);
+	fd_strv_release(&names);
 	if (rc < 0)
 		set_truncate(set, before);
 	return rc;
