@@ -71,6 +71,10 @@ int fd_cli_write_events(const struct fd_runrec *rr, const char *path);
 /* 0 when name is NULL or a known backend, else FD_EXIT_USAGE (printed). */
 int fd_cli_check_backend(const char *name);
 
+/* The report paths of a can be written (checked before anything runs);
+ * FD_EXIT_USAGE, printed, if not. */
+int fd_cli_check_reports(const struct fd_cli_validate_args *a);
+
 /* True when name is a backend of a real stack (kibana, elasticsearch). */
 bool fd_cli_backend_is_live(const char *name);
 

@@ -79,6 +79,8 @@ int fd_cmd_run(int argc, char **argv)
 		return status;
 	status = fd_cli_check_backend(va.backend);
 	if (status == 0)
+		status = fd_cli_check_reports(&va);
+	if (status == 0)
 		status = fd_cli_live_resolve(&live, va.backend);
 	va.live = &live;
 	live_stack = fd_cli_backend_is_live(va.backend);

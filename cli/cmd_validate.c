@@ -63,6 +63,8 @@ int fd_cmd_validate(int argc, char **argv)
 	}
 	status = fd_cli_check_backend(va.backend);
 	if (status == 0)
+		status = fd_cli_check_reports(&va);
+	if (status == 0)
 		status = fd_cli_live_resolve(&live, va.backend);
 	va.live = &live;
 	if (status == 0 && fd_cli_backend_is_live(va.backend)) {

@@ -266,6 +266,35 @@ int fd_cli_check_backend(const char *name)
 	return FD_EXIT_USAGE;
 }
 
+/* Can a report be written at path?  Its folder must exist and be
+ * writable; "-" is standard output. */
+static int report_path_ok(const char *flag, const char *path)
+{
+	char dir[PATH_MAX];
+	const char *slash;
+
+	if (!path || !strcmp(path, "-"))
+		return 0;
+	slash = strrchr(path, '/');
+	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - path) : 1,
+		 slash ? (slash == path ? "/" : path) : ".");
+	if (!*path || (slash && !slash[1]) || access(dir, W_OK) != 0) {
+		fd_cli_error("%s: cannot write '%s'%s%s", flag, path,
+			     errno ? ": " : "", errno ? strerror(errno) : "");
+		return FD_EXIT_USAGE;
+	}
+	return 0;
+}
+
+int fd_cli_check_reports(const struct fd_cli_validate_args *a)
+{
+	errno = 0;
+	if (report_path_ok("--json", a->json) ||
+	    report_path_ok("--junit", a->junit))
+		return FD_EXIT_USAGE;
+	return 0;
+}
+
 bool fd_cli_backend_is_live(const char *name)
 {
 	const struct fd_backend *be = name ? fd_backend_find(name) : NULL;

@@ -423,3 +423,15 @@ YAML
 	assert_output --partial "the run record's last line is cut off"
 	assert_output --partial "t-positive"
 }
+
+@test "a report that cannot be written is refused before anything runs" {
+	run fd run -o "$SCRATCH/run" --json "$SCRATCH/no/such/dir/r.json" \
+		scenarios/dumping-account-hashes/defaults-dump.yaml
+	assert_status 2
+	assert_output --partial "--json: cannot write"
+	[ ! -e "$SCRATCH/run/run.jsonl" ]
+	run fd run -o "$SCRATCH/run" --junit "$SCRATCH/no/r.xml" \
+		scenarios/dumping-account-hashes/defaults-dump.yaml
+	assert_status 2
+	assert_output --partial "--junit: cannot write"
+}
