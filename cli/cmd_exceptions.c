@@ -130,24 +130,39 @@ static int detect_once(const struct check *c, const char *events,
 	return 0;
 }
 
-/* How many documents of an NDJSON file belong to scenario id. */
-static size_t count_of(const char *path, const char *id)
+/* Every document of an NDJSON file, read once, as a JSON array. */
+static cJSON *read_docs(const char *path)
 {
 	FILE *f = fopen(path, "r");
+	cJSON *all = cJSON_CreateArray();
 	char *line = NULL;
-	size_t cap = 0, n = 0;
+	size_t cap = 0;
 
-	while (f && getline(&line, &cap, f) > 0) {
+	while (f && all && getline(&line, &cap, f) > 0) {
 		cJSON *doc = cJSON_Parse(line);
-		const char *sc = fd_field_string(doc, "firedrill.scenario");
 
-		n += sc && !strcmp(sc, id);
-		cJSON_Delete(doc);
+		if (doc)
+			cJSON_AddItemToArray(all, doc);
 	}
 	free(line);
 	if (f)
 		fclose(f);
-	return n;
+	return all;
+}
+
+/* The first of docs that belongs to scenario id, and how many do. */
+static const cJSON *first_of(const cJSON *docs, const char *id, size_t *n)
+{
+	const cJSON *doc, *first = NULL;
+
+	*n = 0;
+	cJSON_ArrayForEach(doc, docs) {
+		const char *sc = fd_field_string(doc, "firedrill.scenario");
+
+		if (sc && !strcmp(sc, id) && !(*n)++)
+			first = doc;
+	}
+	return first;
 }
 
 /* Text from a file or a stack, fit for a terminal: controls become '?'. */
@@ -159,29 +174,6 @@ static const char *shown(const char *s, char *buf, size_t len)
 		buf[o++] = iscntrl((unsigned char)*s) ? '?' : *s;
 	buf[o] = '\0';
 	return buf;
-}
-
-/* The first document of an NDJSON file whose firedrill.scenario is id. */
-static cJSON *first_of(const char *path, const char *id)
-{
-	FILE *f = fopen(path, "r");
-	char *line = NULL;
-	size_t cap = 0;
-	cJSON *found = NULL;
-
-	while (f && !found && getline(&line, &cap, f) > 0) {
-		cJSON *doc = cJSON_Parse(line);
-		const char *sc = fd_field_string(doc, "firedrill.scenario");
-
-		if (sc && !strcmp(sc, id))
-			found = doc;
-		else
-			cJSON_Delete(doc);
-	}
-	free(line);
-	if (f)
-		fclose(f);
-	return found;
 }
 
 static const struct fd_exc_item *item_named(const struct check *c,
@@ -201,16 +193,21 @@ static const struct fd_exc_item *item_named(const struct check *c,
 static size_t report(const struct check *c, const char *dir,
 		     size_t *alerting_out)
 {
-	char alerts[PATH_MAX + 64], sup[PATH_MAX + 64], words[600];
+	char path[PATH_MAX + 64], words[600];
 	size_t silenced = 0, alerting = 0;
+	cJSON *alerts, *sup;
 
-	snprintf(alerts, sizeof(alerts), "%s/alerts-without-exceptions.ndjson",
+	snprintf(path, sizeof(path), "%s/alerts-without-exceptions.ndjson",
 		 dir);
-	snprintf(sup, sizeof(sup), "%s/suppressed.ndjson", dir);
+	alerts = read_docs(path);
+	snprintf(path, sizeof(path), "%s/suppressed.ndjson", dir);
+	sup = read_docs(path);
 	printf("%-44s %s\n", "scenario", "with the exceptions");
 	for (size_t i = 0; i < c->pk.n; i++) {
 		const char *id = c->pk.v[i]->id;
-		cJSON *a = first_of(alerts, id), *s = first_of(sup, id);
+		size_t all, gone;
+		const cJSON *a = first_of(alerts, id, &all);
+		const cJSON *s = first_of(sup, id, &gone);
 
 		if (!a) {
 			printf("%-44s %s\n", id, "no alert even without "
@@ -222,8 +219,6 @@ static size_t report(const struct check *c, const char *dir,
 				"firedrill.suppressed_by.item_id");
 			const struct fd_exc_item *it = item_named(
 				c, list ? list : "", item ? item : "");
-			size_t all = count_of(alerts, id);
-			size_t gone = count_of(sup, id);
 			char b1[200], b2[200], b3[600];
 
 			alerting++;
@@ -243,9 +238,9 @@ static size_t report(const struct check *c, const char *dir,
 			alerting++;
 			printf("%-44s still alerts\n", id);
 		}
-		cJSON_Delete(a);
-		cJSON_Delete(s);
 	}
+	cJSON_Delete(alerts);
+	cJSON_Delete(sup);
 	printf("%zu positive scenario%s of rule '%s' v%d, %zu alerting "
 	       "without exceptions; %zu silenced by them\n", c->pk.n,
 	       c->pk.n == 1 ? "" : "s", c->rule->rule_id, c->rule->version,

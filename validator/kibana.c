@@ -118,38 +118,57 @@ static bool rule_missing(const struct fd_http_resp *r)
 	return siem;
 }
 
-static int fetch_rule(struct kibana *k, const char *rule_id,
-		      struct fd_rule_state *st, struct fd_diag *d)
+/*
+ * GET one rule: 0 with *rule (a JSON object, the caller's), or a failure;
+ * *missing is set when the stack says the rule is not installed (then
+ * -FD_ERR_NOTFOUND, with the message).
+ */
+static int get_rule(struct kibana *k, const char *rule_id, cJSON **rule,
+		    bool *missing, struct fd_diag *d)
 {
 	struct fd_http_resp r;
 	char path[1024], esc[768];
-	cJSON *rule;
 	int rc;
 
+	*rule = NULL;
+	*missing = false;
 	snprintf(path, sizeof(path), "%s/api/detection_engine/rules?rule_id=%s",
 		 k->prefix, fd_http_escape(rule_id, esc, sizeof(esc)));
 	rc = fd_http_call(&k->http, "rule lookup", "GET", path, NULL, NULL, 0,
 			  &r, d);
 	if (rc == -FD_ERR_NOTFOUND && rule_missing(&r)) {
-		fd_http_resp_free(&r);
-		memset(st, 0, sizeof(*st));
-		snprintf(st->message, sizeof(st->message),
-			 "rule '%s' is not installed in space '%s'", rule_id,
-			 k->prefix[0] ? k->prefix + 3 : "default");
+		*missing = true;
+		rc = fd_diag_set(d, FD_ERR_NOTFOUND, 0, 0, "rule '%s' is not "
+				 "installed in space '%s'", rule_id,
+				 k->prefix[0] ? k->prefix + 3 : "default");
+	}
+	if (rc == 0) {
+		*rule = cJSON_ParseWithLength(r.body ? r.body : "", r.len);
+		if (!cJSON_IsObject(*rule)) {
+			cJSON_Delete(*rule);
+			*rule = NULL;
+			rc = fd_diag_set(d, FD_ERR_BACKEND, 0, 0, "rule lookup: "
+					 "the answer is not a JSON object");
+		}
+	}
+	fd_http_resp_free(&r);
+	return rc;
+}
+
+static int fetch_rule(struct kibana *k, const char *rule_id,
+		      struct fd_rule_state *st, struct fd_diag *d)
+{
+	cJSON *rule;
+	bool missing;
+	int rc = get_rule(k, rule_id, &rule, &missing, d);
+
+	if (missing) {
+		memset(st, 0, sizeof(*st));	/* found: false */
+		snprintf(st->message, sizeof(st->message), "%.255s", d->msg);
 		return 0;
 	}
-	if (rc < 0) {
-		fd_http_resp_free(&r);
+	if (rc < 0)
 		return rc;
-	}
-	rule = cJSON_ParseWithLength(r.body ? r.body : "", r.len);
-	fd_http_resp_free(&r);
-	if (!cJSON_IsObject(rule)) {
-		cJSON_Delete(rule);
-		return fd_diag_set(d, FD_ERR_BACKEND, 0, 0,
-				   "rule lookup: the answer is not a JSON "
-				   "object");
-	}
 	fd_stack_rule_state(rule, st);
 	cJSON_Delete(rule);
 	return 0;
@@ -312,26 +331,13 @@ int fd_kibana_fetch_exceptions(void *ctx, const char *rule_id, cJSON **out,
 			       struct fd_diag *d)
 {
 	struct kibana *k = ctx;
-	struct fd_http_resp r;
-	char path[1024], esc[768];
-	cJSON *rule = NULL, *all;
+	cJSON *rule, *all;
 	const cJSON *refs, *ref;
+	bool missing;
 	int rc;
 
 	*out = NULL;
-	snprintf(path, sizeof(path), "%s/api/detection_engine/rules?rule_id=%s",
-		 k->prefix, fd_http_escape(rule_id, esc, sizeof(esc)));
-	rc = fd_http_call(&k->http, "rule lookup", "GET", path, NULL, NULL, 0,
-			  &r, d);
-	if (rc == -FD_ERR_NOTFOUND && rule_missing(&r))
-		rc = fd_diag_set(d, FD_ERR_NOTFOUND, 0, 0, "rule '%s' is not "
-				 "installed in space '%s'", rule_id,
-				 k->prefix[0] ? k->prefix + 3 : "default");
-	if (rc == 0 && !(rule = cJSON_ParseWithLength(r.body ? r.body : "",
-						      r.len)))
-		rc = fd_diag_set(d, FD_ERR_BACKEND, 0, 0, "rule lookup: the "
-				 "answer is not JSON");
-	fd_http_resp_free(&r);
+	rc = get_rule(k, rule_id, &rule, &missing, d);
 	if (rc < 0)
 		return rc;
 	all = cJSON_CreateArray();
